@@ -1,0 +1,3 @@
+from lectarch.cli import entry
+
+entry()

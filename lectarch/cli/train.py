@@ -1,0 +1,24 @@
+"""lectarch train --config FILE --workdir DIR [--config.KEY=VALUE ...]"""
+
+import shlex
+import sys
+
+HELP = "train an experiment config (resumes from the workdir's latest checkpoint)"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--config", required=True, help="experiment file with get_config(), e.g. experiments/configs/mlp_digits.py")
+    p.add_argument("--workdir", required=True, help="where checkpoints, metrics.jsonl, TensorBoard files and pictures go")
+    p.epilog = "Override any config value with --config.KEY=VALUE, e.g. --config.learning_rate=0.01"
+
+
+def run(args, overrides: list[str]) -> int:
+    from lectarch.config import load_config
+
+    cfg = load_config(args.config, overrides)  # validated before anything is built or compiled
+    from lectarch.train.loop import summary, train
+
+    command = "lectarch train " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 else ""
+    result = train(cfg, args.workdir, resume_command=command)
+    print(summary(result), file=sys.stderr if result.exit_code else sys.stdout)
+    return result.exit_code

@@ -1,0 +1,44 @@
+"""The keys every experiment config shares. Experiment files start from ``base_config()``."""
+
+import ml_collections
+
+
+def base_config() -> ml_collections.ConfigDict:
+    c = ml_collections.ConfigDict()
+    c.seed = 0
+    c.num_steps = 1000
+    c.batch_size = 64
+    c.eval_batch_size = 256
+    c.learning_rate = 1e-3
+    c.log_every = 50
+    c.eval_every = 250
+    c.checkpoint_every = 250
+    c.max_to_keep = 3
+    c.num_devices = 0  # 0: every device this process sees; data parallel over all of them.
+    c.objective = "classification"
+    c.log_grad_norms = False  # per-parameter-group gradient norms in metrics.jsonl
+    c.pictures = True  # model pictures (filters, attention, ...) at eval steps, when the model has them
+    c.progress = True  # console progress bar
+
+    c.optimizer = ml_collections.ConfigDict()
+    c.optimizer.name = "adam"
+    c.optimizer.momentum = 0.9  # momentum / nesterov
+    c.optimizer.b1 = 0.9
+    c.optimizer.b2 = 0.999
+    c.optimizer.eps = 1e-8
+    c.optimizer.weight_decay = 0.0
+
+    c.schedule = ml_collections.ConfigDict()
+    c.schedule.name = "constant"  # constant | cosine | warmup_cosine | linear_warmup | inverse_sqrt
+    c.schedule.warmup_steps = 0
+    c.schedule.end_factor = 0.0  # cosine decays to learning_rate * end_factor
+
+    c.clip = ml_collections.ConfigDict()
+    c.clip.global_norm = 0.0  # 0: off
+    c.clip.elementwise = 0.0  # 0: off
+
+    c.model = ml_collections.ConfigDict()
+    c.model.name = "mlp"
+    c.data = ml_collections.ConfigDict()
+    c.data.name = "digits"
+    return c

@@ -1,0 +1,101 @@
+"""Read a config file, apply command-line overrides, lock it."""
+
+import ast
+import difflib
+import importlib.util
+import pathlib
+from collections.abc import Sequence
+
+import ml_collections
+
+from lectarch.config.errors import ConfigError
+from lectarch.config.validate import validate
+
+
+def _flat_keys(cfg: ml_collections.ConfigDict, prefix: str = "") -> list[str]:
+    keys = []
+    for k, v in cfg.items():
+        keys.append(prefix + k)
+        if isinstance(v, ml_collections.ConfigDict):
+            keys.extend(_flat_keys(v, prefix + k + "."))
+    return keys
+
+
+def read_config_file(path: str | pathlib.Path) -> ml_collections.ConfigDict:
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    spec = importlib.util.spec_from_file_location(f"_lectarch_config_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not hasattr(module, "get_config"):
+        raise ConfigError(f"config file {str(path)!r} has no get_config() function")
+    cfg = module.get_config()
+    if not isinstance(cfg, ml_collections.ConfigDict):
+        raise ConfigError(f"{str(path)!r}: get_config() must return an ml_collections.ConfigDict")
+    return cfg
+
+
+def _parse_value(key: str, text: str, current):
+    """Parse ``text`` to the type of the config's current value."""
+    if isinstance(current, bool):
+        low = text.lower()
+        if low in ("true", "1", "yes"):
+            return True
+        if low in ("false", "0", "no"):
+            return False
+        raise ConfigError(f"config.{key}={text!r} is not a boolean (true or false)")
+    if isinstance(current, int):
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"config.{key}={text!r} is not an integer") from None
+    if isinstance(current, float):
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigError(f"config.{key}={text!r} is not a number") from None
+    if isinstance(current, str) or current is None:
+        return text
+    if isinstance(current, (tuple, list)):
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            value = tuple(v.strip() for v in text.split(",") if v.strip())
+        if not isinstance(value, (tuple, list)):
+            value = (value,)
+        return type(current)(value)
+    raise ConfigError(f"config.{key} cannot be set from the command line (type {type(current).__name__})")
+
+
+def apply_overrides(cfg: ml_collections.ConfigDict, overrides: Sequence[str]) -> ml_collections.ConfigDict:
+    """Apply ``KEY=VALUE`` strings (``KEY`` dotted, without the ``config.`` prefix)."""
+    valid = _flat_keys(cfg)
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} must look like --config.KEY=VALUE")
+        key, text = item.split("=", 1)
+        key = key.removeprefix("--").removeprefix("config.")
+        if key not in valid:
+            close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+            hint = f"; did you mean config.{close[0]}?" if close else ""
+            raise ConfigError(f"unknown config key config.{key}{hint}")
+        parent, _, leaf = key.rpartition(".")
+        node = cfg
+        for part in filter(None, parent.split(".")):
+            node = node[part]
+        current = node[leaf]
+        if isinstance(current, ml_collections.ConfigDict):
+            raise ConfigError(f"config.{key} is a group; set one of its keys instead")
+        with node.unlocked():
+            node[leaf] = _parse_value(key, text, current)
+    return cfg
+
+
+def load_config(path: str | pathlib.Path, overrides: Sequence[str] = ()) -> ml_collections.ConfigDict:
+    """The experiment's config, overridden, validated and locked."""
+    cfg = read_config_file(path)
+    cfg.lock()
+    apply_overrides(cfg, overrides)
+    validate(cfg)
+    return cfg

@@ -1,0 +1,1 @@
+"""Training: state, optimiser, objectives, the pure step, sharding, checkpoints, metrics, the loop."""

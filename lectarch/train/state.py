@@ -1,0 +1,47 @@
+"""The training state: everything a step reads and writes, and everything a checkpoint holds.
+
+A model is split once into a static graph definition and arrays (``nnx.split``); the arrays live
+here, so the train step is a pure function ``(TrainState, batch) -> (TrainState, metrics)``.
+"""
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+from flax import nnx
+
+from lectarch.data.spec import DataSpec
+from lectarch.models import build_model
+from lectarch.train.optim import optimizer
+
+
+@flax.struct.dataclass
+class TrainState:
+    step: jax.Array  # completed updates (int32); also the data position
+    params: nnx.State  # trainable arrays (nnx.Param)
+    rest: nnx.State  # other model state, carried unchanged by the step
+    opt_state: optax.OptState
+    key: jax.Array  # raw uint32 key; step s uses fold_in(key, s)
+    nonfinite_step: jax.Array  # -1, or the first step whose loss or gradient was not finite
+
+
+def init_state(cfg: ml_collections.ConfigDict, spec: DataSpec,
+               tx: optax.GradientTransformation | None = None) -> tuple[nnx.GraphDef, TrainState, optax.GradientTransformation]:
+    """The model's graph definition, a fresh state, and the optimiser (seeded by ``cfg.seed``)."""
+    model = build_model(cfg, spec, nnx.Rngs(params=cfg.seed))
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    tx = tx if tx is not None else optimizer(cfg)
+    state = TrainState(step=jnp.zeros((), jnp.int32), params=params, rest=rest,
+                       opt_state=tx.init(params), key=jax.random.PRNGKey(cfg.seed),
+                       nonfinite_step=jnp.full((), -1, jnp.int32))
+    return graphdef, state, tx
+
+
+def merge(graphdef: nnx.GraphDef, state: TrainState) -> nnx.Module:
+    """The stateful model back from its pure form (for pictures, decoding, inspection)."""
+    return nnx.merge(graphdef, state.params, state.rest)
+
+
+def count_params(state: TrainState) -> int:
+    return sum(x.size for x in jax.tree.leaves(state.params))

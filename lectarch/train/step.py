@@ -1,0 +1,86 @@
+"""The pure train and eval steps: ``(state, batch) -> (state, metrics)``.
+
+Nothing here touches devices, files or clocks, so ``jax.make_jaxpr(train_step)(state, batch)``
+prints exactly what XLA will run. ``lectarch.train.sharding`` jits these over a device mesh.
+"""
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from lectarch.train.objectives import Objective
+from lectarch.train.optim import current_learning_rate
+from lectarch.train.state import TrainState
+
+Step = Callable[[TrainState, dict], tuple[TrainState, dict]]
+
+
+def step_key(state: TrainState) -> jax.Array:
+    return jax.random.fold_in(state.key, state.step)
+
+
+def make_loss_fn(graphdef: nnx.GraphDef, objective: Objective):
+    """``loss_fn(params, rest, batch, key, train) -> (loss, (metrics, weight))``."""
+
+    def loss_fn(params, rest, batch, key, train=True):
+        model = nnx.merge(graphdef, params, rest)
+        outputs = model(batch["inputs"], train=train, rngs=nnx.Rngs(dropout=key) if train else None)
+        loss, metrics, weight = objective(outputs, batch)
+        return loss, (metrics, weight)
+
+    return loss_fn
+
+
+def group_norms(grads: nnx.State) -> dict[str, jax.Array]:
+    """Gradient norm per parameter group (the module holding the parameter, e.g. ``hidden.0``)."""
+    sq: dict[str, jax.Array] = {}
+    for path, g in jax.tree_util.tree_flatten_with_path(grads)[0]:
+        names = [str(getattr(k, "key", getattr(k, "idx", k))) for k in path]
+        names = [n for n in names if n != "value"]
+        group = ".".join(names[:-1]) or names[-1]
+        sq[group] = sq.get(group, 0.0) + jnp.sum(jnp.square(g.astype(jnp.float32)))
+    return {f"grad_norm/{k}": jnp.sqrt(v) for k, v in sq.items()}
+
+
+def apply_gradients(tx: optax.GradientTransformation, state: TrainState, grads, metrics: dict,
+                    log_grad_norms: bool = False) -> tuple[TrainState, dict]:
+    """One optimiser update; a non-finite loss or gradient freezes the state from that step on."""
+    grad_norm = optax.global_norm(grads)
+    finite = jnp.isfinite(metrics["loss"]) & jnp.isfinite(grad_norm) & (state.nonfinite_step < 0)
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(finite, a, b), new, old)  # noqa: E731
+    nonfinite_step = jnp.where((state.nonfinite_step < 0) & ~finite, state.step, state.nonfinite_step)
+    new_state = state.replace(step=state.step + 1, params=keep(params, state.params),
+                              opt_state=keep(opt_state, state.opt_state), nonfinite_step=nonfinite_step)
+    metrics = dict(metrics, grad_norm=grad_norm, learning_rate=current_learning_rate(opt_state),
+                   nonfinite_step=nonfinite_step)
+    if log_grad_norms:
+        metrics.update(group_norms(grads))
+    return new_state, metrics
+
+
+def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation, objective: Objective,
+                    log_grad_norms: bool = False) -> Step:
+    loss_fn = make_loss_fn(graphdef, objective)
+
+    def train_step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
+        (_, (metrics, _)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            state.params, state.rest, batch, step_key(state))
+        return apply_gradients(tx, state, grads, metrics, log_grad_norms)
+
+    return train_step
+
+
+def make_eval_step(graphdef: nnx.GraphDef, objective: Objective):
+    """``eval_step(state, batch) -> (weighted metric sums, total weight)``: sums add across batches."""
+    loss_fn = make_loss_fn(graphdef, objective)
+
+    def eval_step(state: TrainState, batch: dict):
+        _, (metrics, weight) = loss_fn(state.params, state.rest, batch, None, train=False)
+        return {k: v * weight for k, v in metrics.items()}, weight
+
+    return eval_step

@@ -7,6 +7,7 @@ one-line message and exit code 2, with no traceback.
 """
 
 import argparse
+import difflib
 import importlib
 import sys
 
@@ -14,7 +15,13 @@ from lectarch.config import ConfigError
 
 # Add one line per command.
 COMMANDS = {
+    "decode": "lectarch.cli.decode",
     "train": "lectarch.cli.train",
+    "sweep": "lectarch.cli.sweep",
+    "conv-example": "lectarch.cli.conv_example",
+    "receptive-field": "lectarch.cli.receptive_field",
+    "visualize": "lectarch.cli.visualize",
+    "inspect": "lectarch.cli.inspect",
 }
 
 
@@ -25,22 +32,38 @@ def _split_overrides(argv: list[str]) -> tuple[list[str], list[str]]:
     return rest, [o.removeprefix("--config.") for o in overrides]
 
 
+def _help(modules: dict) -> str:
+    lines = ["usage: lectarch COMMAND [options]   (lectarch COMMAND --help for a command's options)", "", "commands:"]
+    for name, path in COMMANDS.items():
+        try:
+            text = importlib.import_module(path).HELP
+        except Exception as e:  # noqa: BLE001 - one broken command must not hide the others
+            text = f"(unavailable: {type(e).__name__}: {e})"
+        lines.append(f"  {name:<18} {text}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(prog="lectarch", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    modules = {}
-    for name, path in COMMANDS.items():
-        module = importlib.import_module(path)
-        modules[name] = module
-        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
-        module.add_arguments(p)
-    rest, overrides = _split_overrides(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_help(COMMANDS))
+        return 0 if argv else 2
+    name = argv[0]
+    if name not in COMMANDS:
+        close = difflib.get_close_matches(name, list(COMMANDS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        print(f"lectarch: error: unknown command {name!r}{hint} (lectarch --help lists them)", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name])  # only the chosen command is imported
+    parser = argparse.ArgumentParser(prog=f"lectarch {name}", description=module.HELP)
+    module.add_arguments(parser)
+    rest, overrides = _split_overrides(argv[1:])
     args = parser.parse_args(rest)
+    args.command = name
     try:
-        return int(modules[args.command].run(args, overrides) or 0)
+        return int(module.run(args, overrides) or 0)
     except ConfigError as e:
-        print(f"lectarch {args.command}: error: {e}", file=sys.stderr)
+        print(f"lectarch {name}: error: {e}", file=sys.stderr)
         return 2
 
 

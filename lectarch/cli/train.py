@@ -10,9 +10,15 @@ def add_arguments(p) -> None:
     p.add_argument("--config", required=True, help="experiment file with get_config(), e.g. experiments/configs/mlp_digits.py")
     p.add_argument("--workdir", required=True, help="where checkpoints, metrics.jsonl, TensorBoard files and pictures go")
     p.epilog = "Override any config value with --config.KEY=VALUE, e.g. --config.learning_rate=0.01"
+    from lectarch.train import distributed
+
+    distributed.add_flags(p)
 
 
 def run(args, overrides: list[str]) -> int:
+    from lectarch.train import distributed
+
+    distributed.initialize_from_flags(args)  # before anything touches a device
     from lectarch.config import load_config
 
     cfg = load_config(args.config, overrides)  # validated before anything is built or compiled

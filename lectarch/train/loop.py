@@ -11,6 +11,7 @@ import pathlib
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 import jax
 import ml_collections
@@ -117,6 +118,13 @@ def _better(new: dict, best: dict) -> bool:
     return new["loss"] < best["loss"]
 
 
+def _decode_metrics(cfg, graphdef, state, dataset) -> dict:
+    """Metrics that need the model's own outputs fed back (e.g. greedy decoding), from the model's
+    optional ``decode_metrics(model, dataset, cfg) -> dict`` hook."""
+    hook = getattr(model_module(cfg.model.name), "decode_metrics", None)
+    return {} if hook is None else hook(merge(graphdef, jax.device_get(state)), dataset, cfg)
+
+
 def _write_pictures(cfg, graphdef, state, dataset, writer: MetricsWriter, step: int) -> list[pathlib.Path]:
     hook = getattr(model_module(cfg.model.name), "pictures", None)
     if hook is None or not cfg.get("pictures", True) or jax.process_index() != 0:
@@ -126,8 +134,14 @@ def _write_pictures(cfg, graphdef, state, dataset, writer: MetricsWriter, step: 
     return [p for name, img in images.items() if (p := writer.image(step, name, img)) is not None]
 
 
-def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume_command: str = "") -> Result:
-    """Train (or resume) the experiment ``cfg`` in ``workdir``."""
+def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume_command: str = "",
+          on_eval: Callable[[int, dict], None] | None = None) -> Result:
+    """Train (or resume) the experiment ``cfg`` in ``workdir``.
+
+    ``on_eval(step, eval_metrics)``, if given, runs after each evaluation (a sweep reports to its
+    trial there); an exception it raises (e.g. ``optuna.TrialPruned``) stops the run after the
+    checkpoints are flushed and the files closed, and propagates to the caller.
+    """
     t0 = time.time()
     workdir = pathlib.Path(workdir).absolute()
     workdir.mkdir(parents=True, exist_ok=True)
@@ -199,9 +213,19 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
                 t_log, s_log = now, step
             if do_eval:
                 last_eval = evaluate(eval_step, mesh, state, dataset, cfg.eval_batch_size)
+                last_eval.update(_decode_metrics(cfg, graphdef, state, dataset))
+                last_eval.update({f"baseline_{k}": v for k, v in dataset.extras.get("baseline", {}).items()})
                 writer.write(step, "eval", last_eval)
                 best = dict(last_eval, step=step) if _better(last_eval, best) else best
                 pictures = _write_pictures(cfg, graphdef, state, dataset, writer, step) or pictures
+                if on_eval is not None:
+                    try:
+                        on_eval(step, dict(last_eval))
+                    except BaseException:
+                        progress.close()
+                        ckpt.close()
+                        writer.close()
+                        raise
             if do_ckpt:
                 ckpt.save(step, state, {"next_step": step})
     progress.close()

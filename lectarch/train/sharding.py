@@ -47,7 +47,8 @@ def global_batch(mesh: Mesh, local_batch: dict) -> dict:
 
 
 def place_state(mesh: Mesh, state: TrainState) -> TrainState:
-    return jax.device_put(state, replicated(mesh))
+    """The state replicated over ``mesh``, in fresh buffers (the jitted step donates them)."""
+    return jax.device_put(jax.device_get(state), replicated(mesh))
 
 
 def jit_train_step(mesh: Mesh, train_step: Step) -> Step:
@@ -74,7 +75,9 @@ def shard_map_train_step(mesh: Mesh, graphdef: nnx.GraphDef, tx: optax.GradientT
         metrics = {k: jax.lax.psum(v * share, DATA) for k, v in metrics.items()}
         return apply_gradients(tx, state, grads, metrics)
 
-    step = jax.shard_map(per_device, mesh=mesh, in_specs=(P(), P(DATA)), out_specs=(P(), P()))
+    # check_vma=False: gradients of the replicated parameters stay per-device, so the all-reduce
+    # is the explicit psum above (with check_vma=True, JAX would already sum them in the transpose).
+    step = jax.shard_map(per_device, mesh=mesh, in_specs=(P(), P(DATA)), out_specs=(P(), P()), check_vma=False)
     return jax.jit(step, donate_argnums=0)
 
 

@@ -38,7 +38,7 @@ def group_norms(grads: nnx.State) -> dict[str, jax.Array]:
     """Gradient norm per parameter group (the module holding the parameter, e.g. ``hidden.0``)."""
     sq: dict[str, jax.Array] = {}
     for path, g in jax.tree_util.tree_flatten_with_path(grads)[0]:
-        names = [str(getattr(k, "key", getattr(k, "idx", k))) for k in path]
+        names = [str(getattr(k, "key", getattr(k, "idx", getattr(k, "name", k)))) for k in path]
         names = [n for n in names if n != "value"]
         group = ".".join(names[:-1]) or names[-1]
         sq[group] = sq.get(group, 0.0) + jnp.sum(jnp.square(g.astype(jnp.float32)))
@@ -48,7 +48,7 @@ def group_norms(grads: nnx.State) -> dict[str, jax.Array]:
 def apply_gradients(tx: optax.GradientTransformation, state: TrainState, grads, metrics: dict,
                     log_grad_norms: bool = False) -> tuple[TrainState, dict]:
     """One optimiser update; a non-finite loss or gradient freezes the state from that step on."""
-    grad_norm = optax.global_norm(grads)
+    grad_norm = optax.tree.norm(grads)
     finite = jnp.isfinite(metrics["loss"]) & jnp.isfinite(grad_norm) & (state.nonfinite_step < 0)
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)

@@ -1,0 +1,123 @@
+"""Exact resume: a run killed at any moment and rerun is bit-identical to one never interrupted."""
+
+import json
+import pathlib
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lectarch.config import ConfigError
+from lectarch.train.loop import train
+from lectarch.train.metrics import read_metrics
+from tests.helpers import REPO, cli_env, config
+
+ARGS = ["--config", "experiments/configs/mlp_digits.py", "--config.num_steps=120", "--config.log_every=5",
+        "--config.eval_every=60", "--config.checkpoint_every=20", "--config.model.width=64", "--config.progress=false"]
+
+
+def _start(workdir: pathlib.Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "lectarch", "train", "--workdir", str(workdir), *ARGS], cwd=REPO,
+                            env=cli_env(8), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_step(proc: subprocess.Popen, workdir: pathlib.Path, step: int, timeout: float = 120) -> None:
+    path = workdir / "metrics.jsonl"
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if path.exists() and any(json.loads(x)["step"] >= step for x in path.read_text().splitlines() if x.strip()):
+            return
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.02)
+    raise TimeoutError(step)
+
+
+def _losses(workdir: pathlib.Path) -> dict[int, float]:
+    return {r["step"]: r["loss"] for r in read_metrics(workdir, "train")}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict[int, float]:
+    workdir = tmp_path_factory.mktemp("reference")
+    proc = _start(workdir)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    return _losses(workdir)
+
+
+def test_kill_9_at_a_random_step_then_resume_is_bit_identical(tmp_path, reference):
+    kill_at = random.Random().randint(25, 100)
+    proc = _start(tmp_path)
+    _wait_for_step(proc, tmp_path, kill_at)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    rerun = _start(tmp_path)
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    assert "Resuming from step" in err
+    resumed = _losses(tmp_path)
+    assert sorted(resumed) == sorted(reference)
+    assert resumed == reference, f"killed at step >= {kill_at}"  # every logged loss, to the last digit
+    leftovers = [p.name for p in (tmp_path / "checkpoints").iterdir() if "tmp" in p.name]
+    assert not leftovers and len(list((tmp_path / "checkpoints").iterdir())) <= 3
+
+
+def test_sigterm_saves_and_exits_0_with_how_to_resume(tmp_path, reference):
+    proc = _start(tmp_path)
+    _wait_for_step(proc, tmp_path, 30)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    err = out + err
+    assert "SIGTERM received: saved a checkpoint at step" in err and "Resume with the same command" in err
+    saved = int(err.split("checkpoint at step ")[1].split(".")[0])
+    assert (tmp_path / "checkpoints" / str(saved)).is_dir() and saved < 120
+    rerun = _start(tmp_path)
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0 and f"Resuming from step {saved}" in err
+    assert _losses(tmp_path) == reference
+
+
+def _small(*overrides):
+    return config("mlp_digits", "num_steps=40", "log_every=10", "eval_every=40", "checkpoint_every=10",
+                  "model.width=16", "progress=false", "max_to_keep=3", *overrides)
+
+
+def test_corrupt_latest_checkpoint_is_reported_and_skipped(tmp_path, capsys):
+    assert train(_small(), tmp_path).step == 40
+    latest = tmp_path / "checkpoints" / "40"
+    for f in latest.rglob("*"):
+        if f.is_file() and f.stat().st_size > 0 and "state" in f.parts:
+            f.write_bytes(b"\0" * 7)  # a crash in the middle of writing
+    capsys.readouterr()
+    result = train(_small("num_steps=50"), tmp_path)
+    err = capsys.readouterr().err
+    assert "checkpoint at step 40" in err and "unreadable" in err and "Resuming from step 30" in err
+    assert result.status == "finished" and result.step == 50
+    assert (tmp_path / "checkpoints-corrupt" / "40").is_dir()
+    # the resumed run redid steps 31..50 and logged them once each
+    steps = [r["step"] for r in read_metrics(tmp_path, "train")]
+    assert steps == [10, 20, 30, 40, 50]
+
+
+def test_resuming_with_a_different_model_or_optimizer_is_a_clear_error(tmp_path):
+    train(_small("num_steps=10"), tmp_path)
+    with pytest.raises(ConfigError, match=r"cannot resume .*model\.width: saved 16, now 32"):
+        train(_small("model.width=32"), tmp_path)
+    with pytest.raises(ConfigError, match=r"optimizer\.name: saved 'adam', now 'sgd'"):
+        train(_small("optimizer.name=sgd"), tmp_path)
+    assert train(_small("num_steps=20"), tmp_path).step == 20  # a longer run of the same config is fine
+
+
+def test_nonfinite_loss_stops_with_the_last_good_checkpoint_kept(tmp_path):
+    cfg = _small("optimizer.name=sgd", "learning_rate=1e30", "checkpoint_every=1", "log_every=1")
+    result = train(cfg, tmp_path)
+    assert result.status == "nonfinite" and result.exit_code == 3
+    bad = int(result.message.split("at step ")[1].split(":")[0])
+    assert bad == result.step and bad < 40
+    kept = sorted(int(p.name) for p in (tmp_path / "checkpoints").iterdir())
+    assert kept and max(kept) == bad - 1  # everything before the bad step, nothing after
+    assert all(r["step"] < bad for r in read_metrics(tmp_path, "train"))

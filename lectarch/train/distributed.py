@@ -5,7 +5,8 @@ touched. Where the parameters come from, first match wins:
 
 1. flags: ``--coordinator HOST:PORT --num-processes N --process-id I``;
 2. the environment: ``JAX_COORDINATOR_ADDRESS``, ``JAX_NUM_PROCESSES``, ``JAX_PROCESS_ID``;
-3. the cluster: SLURM (``srun``: one task per node) and Cloud TPU VMs are detected by JAX itself.
+3. the cluster: SLURM (``srun``: one task per node), Cloud TPU VMs (and Open MPI, Kubernetes) are
+   detected by JAX itself.
 
 After it, ``jax.devices()`` lists the devices of every process, ``jax.process_index()`` says which
 process this is, the data pipeline reads only this process's rows of each global batch, and
@@ -53,7 +54,8 @@ def from_flags_or_env(coordinator: str | None = None, num_processes: int | None 
 
 
 def cluster_detected(env: dict | None = None) -> str | None:
-    """``"slurm"`` or ``"cloud_tpu"`` when JAX can find the processes by itself, else ``None``."""
+    """``"slurm"`` or ``"cloud_tpu"`` when the environment names one (informational: JAX's own
+    detection, which also asks a TPU VM's metadata server, decides), else ``None``."""
     env = os.environ if env is None else env
     if all(k in env for k in ("SLURM_JOB_ID", "SLURM_NTASKS", "SLURM_PROCID", "SLURM_STEP_NODELIST")):
         return "slurm"
@@ -65,20 +67,24 @@ def cluster_detected(env: dict | None = None) -> str | None:
 def initialize(launch: Launch | None = None, *, cpu_collectives: str = "gloo") -> bool:
     """Join the multi-process run described by ``launch`` (or found in the environment).
 
-    Returns True when a multi-process runtime was started, False for a plain single-process run
-    (no flags, no variables, no cluster). Must run before any JAX computation.
+    Without explicit parameters, JAX's own cluster detection runs (SLURM, Cloud TPU VMs, Open MPI,
+    Kubernetes). Returns True when a multi-process runtime was started, False when there is nothing
+    to join (a plain single-process run). Must run before any JAX computation.
     """
     import jax
 
     launch = launch or from_flags_or_env()
-    if not launch.explicit and cluster_detected() is None:
-        return False
     jax.config.update("jax_cpu_collectives_implementation", cpu_collectives)
     if launch.explicit:
         jax.distributed.initialize(coordinator_address=launch.coordinator, num_processes=launch.num_processes,
                                    process_id=launch.process_id)
-    else:  # SLURM or Cloud TPU: JAX reads the cluster's own variables
-        jax.distributed.initialize()
+        return True
+    try:
+        jax.distributed.initialize()  # the cluster's own variables / metadata
+    except ValueError as e:  # no cluster found: "coordinator_address should be defined"
+        if "should be defined" not in str(e):
+            raise
+        return False
     return True
 
 
@@ -108,7 +114,8 @@ def initialize_from_flags(args) -> bool:
     if not started:
         print("lectarch: --distributed but no coordinator, JAX_* variables or cluster found: "
               "running as one process", file=sys.stderr)
-    print(describe(), file=sys.stderr)
+    via = "flags/environment" if launch.explicit else (cluster_detected() or "cluster detection")
+    print(f"{describe()} (joined via {via})" if started else describe(), file=sys.stderr)
     return started
 
 

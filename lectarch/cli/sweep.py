@@ -1,0 +1,55 @@
+"""lectarch sweep --config FILE --space SPACE_FILE --workdir DIR [--trials N] [--storage URL] [--sampler S]"""
+
+import sys
+
+HELP = "hyperparameter sweep with Optuna (resumable; workers on other machines join via --storage)"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--config", required=True, help="experiment file with get_config()")
+    p.add_argument("--space", required=True, help="search space file with space(trial), e.g. experiments/sweeps/mlp_digits_lr.py")
+    p.add_argument("--workdir", required=True, help="the study database (default), trials/NNNN sub-workdirs, trials.csv, plots")
+    p.add_argument("--trials", type=int, default=None,
+                   help="trials the study should hold in all (default: TRIALS of the space file; grid: its size)")
+    p.add_argument("--storage", default=None,
+                   help="database URL shared by workers, e.g. postgresql://user:pw@host/db (default: sqlite in the workdir)")
+    p.add_argument("--sampler", choices=("grid", "random", "tpe"), default=None, help="default: SAMPLER of the space file")
+    p.add_argument("--study-name", default=None, help="default: CONFIG-SPACE (file stems); workers must agree")
+    p.add_argument("--seed", type=int, default=None, help="sampler seed (default: fresh randomness per worker)")
+    p.add_argument("--vmapped", action="store_true",
+                   help="instead: train the VMAPPED trials of the space file at once, jax.vmap over trials")
+    p.epilog = ("Override the base config with --config.KEY=VALUE. Run the same command again to resume; run it "
+                "on other machines with the same --storage URL to add workers.")
+
+
+def run(args, overrides: list[str]) -> int:
+    if args.vmapped:
+        return _run_vmapped(args, overrides)
+    from lectarch.sweep.optuna_sweep import run_sweep
+    from lectarch.sweep.results import summary
+
+    result = run_sweep(args.config, args.space, args.workdir, trials=args.trials, storage=args.storage,
+                       sampler=args.sampler, study_name=args.study_name, seed=args.seed, overrides=overrides)
+    print(summary(result.study, result.study.user_attrs.get("metric", "value")))
+    if result.csv is not None:
+        print(f"trials  {result.csv}")
+    for p in result.plots:
+        print(f"plot    {p}")
+    return 130 if result.status == "interrupted" else 0
+
+
+def _run_vmapped(args, overrides: list[str]) -> int:
+    from lectarch.config import ConfigError, load_config
+    from lectarch.sweep.space import load_space
+    from lectarch.sweep.vmapped import train_vmapped
+
+    space = load_space(args.space)
+    if not space.vmapped:
+        raise ConfigError(f"{args.space} has no VMAPPED = [{{hyperparameter: value, ...}}, ...] list")
+    cfg = load_config(args.config, ["progress=false", *overrides])
+    results = train_vmapped(cfg, space.vmapped, args.workdir)
+    for r in results:
+        print(f"trial {r['trial']}: {r['hyperparameters']} -> " + ", ".join(
+            f"{k}={v:.4f}" for k, v in r["last_eval"].items()) + f"  ({r['workdir']})",
+            file=sys.stdout if r["status"] == "finished" else sys.stderr)
+    return 0

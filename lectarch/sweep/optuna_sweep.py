@@ -1,0 +1,232 @@
+"""Optuna sweeps: each trial is a full ``lectarch train`` run in its own sub-workdir.
+
+The study lives in a database: SQLite in the workdir by default (nothing to start), or any URL
+(``postgresql://...``, ``mysql://...``) shared by workers on many machines, which then add their
+trials to the same study. The outcome of every trial is stored with it:
+
+- COMPLETE: the final eval metric (``METRIC`` of the space file) is the objective value;
+- PRUNED: the pruner stopped it on an intermediate eval metric (``pruned_at_step``);
+- FAIL: ``failure`` says why: a non-finite loss, an exception (traceback in ``<trial>/error.txt``),
+  or a killed worker. A trial left RUNNING by a killed worker on this host is marked failed when the
+  command runs again; one on another host once its heartbeat is older than ``GRACE_S``. A killed
+  or interrupted trial is retried with the same parameters in the same sub-workdir, so it resumes
+  from its last checkpoint. The sweep goes on after a failure.
+
+Running the same command again resumes the study: finished trials are kept and not repeated, and
+``--trials N`` counts the trials the study holds in all, not the trials of this run.
+"""
+
+import dataclasses
+import os
+import pathlib
+import socket
+import sys
+import traceback
+import warnings
+
+import numpy as np
+import optuna
+
+from lectarch.config import ConfigError, load_config
+from lectarch.sweep.space import Space, as_overrides, load_space
+
+HEARTBEAT_S, GRACE_S = 20, 90
+_ALWAYS = ("progress=false",)  # no progress bars from trials in the sweep's log
+
+
+class TrialFailed(Exception):
+    """A trial that ran but produced no usable objective (its reason is in ``failure``)."""
+
+
+@dataclasses.dataclass
+class SweepResult:
+    study: optuna.Study
+    status: str  # "finished" | "interrupted"
+    csv: pathlib.Path | None = None
+    plots: list[pathlib.Path] = dataclasses.field(default_factory=list)
+
+
+def default_storage(workdir: pathlib.Path) -> str:
+    return f"sqlite:///{(workdir / 'study.db').absolute()}"
+
+
+def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S) -> optuna.storages.RDBStorage:
+    """A database storage with heartbeats, so trials of killed workers elsewhere are failed too."""
+    kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat_s,
+                                          grace_period=grace_s, heartbeat_stale_trial_callback=_retry_stale_trial)
+
+
+def make_sampler(name: str, space: Space, seed: int | None = None) -> optuna.samplers.BaseSampler:
+    if name == "grid":
+        if not space.grid:
+            raise ConfigError(f"{space.path}: the grid sampler needs GRID = {{name: [values, ...]}}")
+        return optuna.samplers.GridSampler(space.grid, seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed)
+    raise ConfigError(f"unknown sampler {name!r}: grid, random or tpe")
+
+
+def make_pruner(space: Space) -> optuna.pruners.BasePruner:
+    if space.pruner == "default":
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0)
+    return space.pruner if space.pruner is not None else optuna.pruners.NopPruner()
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _retry(study: optuna.Study, trial: optuna.trial.FrozenTrial, reason: str) -> None:
+    """Queue the same parameters again, in the same sub-workdir (so training resumes)."""
+    attrs = {k: v for k, v in trial.user_attrs.items() if k in ("workdir", "overrides")}
+    study.enqueue_trial(trial.params, user_attrs=dict(attrs, retry_of=trial.number, retry_reason=reason),
+                        skip_if_exists=False)
+
+
+def _retry_stale_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """Optuna's heartbeat check failed ``trial`` (its worker stopped reporting): retry it."""
+    _retry(study, trial, "no heartbeat")
+
+
+def fail_killed_trials(study: optuna.Study) -> list[int]:
+    """RUNNING trials whose worker process on this host is gone: mark them failed, retry them."""
+    host, failed = socket.gethostname(), []
+    storage = study._storage
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        worker = t.user_attrs.get("worker", "")
+        worker_host, _, pid = worker.rpartition(":")
+        if worker_host != host or not pid.isdigit() or _pid_alive(int(pid)):
+            continue
+        reason = f"killed: worker {worker} stopped while the trial was running"
+        try:
+            storage.set_trial_user_attr(t._trial_id, "failure", reason)
+            storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue  # another worker got there first
+        _retry(study, t, reason)
+        failed.append(t.number)
+    return failed
+
+
+def counted_trials(study: optuna.Study) -> int:
+    """Trials that reached an outcome, not counting those replaced by a retry."""
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.user_attrs.get("retry_of", t.system_attrs.get("failed_trial")) for t in trials}
+    done = [t for t in trials if t.state.is_finished() and t.number not in retried]
+    return len(done)
+
+
+class Objective:
+    """One trial = ``train(load_config(config, overrides + space(trial)), workdir/trials/NNNN)``."""
+
+    def __init__(self, config: str | pathlib.Path, space: Space, workdir: pathlib.Path, overrides: list[str]):
+        self.config, self.space, self.workdir, self.overrides = config, space, workdir, list(overrides)
+
+    def _report(self, trial: optuna.Trial):
+        metric = self.space.metric
+
+        def on_eval(step: int, metrics: dict) -> None:
+            if metric not in metrics:
+                return
+            trial.report(float(metrics[metric]), step)
+            if trial.should_prune():
+                trial.set_user_attr("pruned_at_step", step)
+                raise optuna.TrialPruned(f"pruned at step {step}: {metric}={metrics[metric]:.4g}")
+
+        return on_eval
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        from lectarch.train.loop import train
+
+        trial.set_user_attr("worker", _worker_id())
+        workdir = pathlib.Path(trial.user_attrs.get("workdir") or self.workdir / "trials" / f"{trial.number:04d}")
+        trial.set_user_attr("workdir", str(workdir))
+        values = self.space.space(trial)
+        trial.set_user_attr("overrides", {k: (v.item() if hasattr(v, "item") else v) for k, v in values.items()})
+        try:
+            cfg = load_config(self.config, [*_ALWAYS, *self.overrides, *as_overrides(values)])
+            result = train(cfg, workdir, on_eval=self._report(trial))
+        except (optuna.TrialPruned, KeyboardInterrupt):
+            raise
+        except Exception as e:  # noqa: BLE001 - any error fails this trial, not the sweep
+            workdir.mkdir(parents=True, exist_ok=True)
+            (workdir / "error.txt").write_text(traceback.format_exc())
+            reason = f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}"
+            trial.set_user_attr("failure", reason)
+            print(f"trial {trial.number} failed: {reason} (traceback in {workdir / 'error.txt'})", file=sys.stderr)
+            raise TrialFailed(reason) from e
+        trial.set_user_attr("step", result.step)
+        if result.status == "interrupted":
+            trial.set_user_attr("failure", f"interrupted at step {result.step}: {result.message.split(':')[0]}")
+            _retry(trial.study, trial.study._storage.get_trial(trial._trial_id), "interrupted")
+            raise KeyboardInterrupt(result.message)
+        if result.status == "nonfinite":
+            trial.set_user_attr("failure", result.message)
+            raise TrialFailed(result.message)
+        if self.space.metric not in result.last_eval:
+            reason = f"metric {self.space.metric!r} not in the eval metrics {sorted(result.last_eval)}"
+            trial.set_user_attr("failure", reason)
+            raise TrialFailed(reason)
+        return float(result.last_eval[self.space.metric])
+
+
+def run_sweep(config: str | pathlib.Path, space_path: str | pathlib.Path, workdir: str | pathlib.Path, *,
+              trials: int | None = None, storage: str | None = None, sampler: str | None = None,
+              study_name: str | None = None, seed: int | None = None, overrides: list[str] = (),
+              results: bool = True) -> SweepResult:
+    """Run (or resume, or join) the sweep until the study holds ``trials`` finished trials."""
+    from lectarch.sweep.results import write_results
+
+    workdir = pathlib.Path(workdir).absolute()
+    workdir.mkdir(parents=True, exist_ok=True)
+    space = load_space(space_path)
+    load_config(config, [*_ALWAYS, *overrides])  # a bad config fails here, not once per trial
+    sampler_name = sampler or space.sampler
+    n = trials if trials is not None else (space.grid_size if sampler_name == "grid" else space.trials)
+    if n is None:
+        raise ConfigError(f"how many trials? give --trials N or TRIALS = N in {space.path}")
+    name = study_name or f"{pathlib.Path(config).stem}-{pathlib.Path(space_path).stem}"
+    db = make_storage(storage or default_storage(workdir))
+    known = len(optuna.create_study(study_name=name, storage=db, direction=space.direction,
+                                    load_if_exists=True).get_trials(deepcopy=False))
+    # A resumed sweep must not draw its first points again: the seed moves on with the study.
+    seed = None if seed is None else int(np.random.SeedSequence([seed, known]).generate_state(1)[0])
+    study = optuna.load_study(study_name=name, storage=db, sampler=make_sampler(sampler_name, space, seed),
+                              pruner=make_pruner(space))
+    study.set_user_attr("metric", space.metric)
+    for number in fail_killed_trials(study):
+        print(f"trial {number}: its worker was killed; marked failed and queued again", file=sys.stderr)
+    objective = Objective(config, space, workdir, list(overrides))
+    status = "finished"
+    try:
+        while counted_trials(study) < n:
+            waiting = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
+            if sampler_name == "grid" and study.sampler.is_exhausted(study) and not waiting:
+                break
+            study.optimize(objective, n_trials=1, catch=(TrialFailed,), gc_after_trial=True)
+    except KeyboardInterrupt:
+        status = "interrupted"
+        print(f"sweep interrupted: run the same command again to resume study {name!r}", file=sys.stderr)
+    out = SweepResult(study=study, status=status)
+    if results:
+        out.csv, out.plots = write_results(study, workdir, space.metric)
+    return out
+
+
+__all__ = ["GRACE_S", "HEARTBEAT_S", "Objective", "SweepResult", "TrialFailed", "counted_trials",
+           "default_storage", "fail_killed_trials", "make_pruner", "make_sampler", "make_storage", "run_sweep"]

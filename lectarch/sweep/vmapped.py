@@ -1,0 +1,188 @@
+"""Vmapped sweeps: K trials that differ only in scalar hyperparameters, trained at once.
+
+The K training states are stacked on a leading trial axis and one jit-compiled program runs
+``jax.vmap(train_step)`` over it, on one device: for small models K trials cost little more than
+one, because the device is otherwise mostly idle (launch-bound). Every scalar a trial may change
+lives in the state, not in the program:
+
+- ``learning_rate``, ``optimizer.weight_decay``, ``clip.global_norm``, ``clip.elementwise``: injected
+  hyperparameters of the optimiser (``optax.inject_hyperparams``); the schedule's shape is shared
+  and scales each trial's own rate, ``lr_t = learning_rate * schedule_t / schedule_0-rate``;
+  a clipping threshold of 0 ("off") becomes +inf, which leaves gradients unchanged;
+- ``init_scale``: the initial parameters are ``init_scale * theta_0`` (default 1);
+- ``seed``: initial parameters, dropout keys and the order of the training batches.
+
+Anything that changes a shape or the program (width, depth, optimizer name, batch size) needs the
+Optuna sweep instead. Each trial logs its own run: ``<workdir>/trial_NNN/metrics.jsonl`` (and
+TensorBoard), with its full config in ``config.json`` and ``hyperparameters.json``.
+"""
+
+import json
+import math
+import pathlib
+
+import jax
+import ml_collections
+import numpy as np
+import optax
+
+from lectarch.config import ConfigError
+from lectarch.data import build_dataset, pipeline
+from lectarch.train.metrics import MetricsWriter
+from lectarch.train.objectives import get_objective
+from lectarch.train.optim import _base, schedule
+from lectarch.train.state import TrainState, init_state
+from lectarch.train.step import make_eval_step, make_train_step
+
+HYPERPARAMETERS = ("learning_rate", "optimizer.weight_decay", "clip.global_norm", "clip.elementwise",
+                   "init_scale", "seed")
+
+
+def trial_config(cfg: ml_collections.ConfigDict, hp: dict) -> ml_collections.ConfigDict:
+    """``cfg`` with the trial's hyperparameters set (``init_scale`` is not a config key)."""
+    unknown = sorted(set(hp) - set(HYPERPARAMETERS))
+    if unknown:
+        raise ConfigError(f"vmapped trials can differ only in {HYPERPARAMETERS}; got {unknown} "
+                          "(shapes or programs that differ need the Optuna sweep)")
+    c = ml_collections.ConfigDict(cfg.to_dict())
+    for key, value in hp.items():
+        if key == "init_scale":
+            continue
+        node, _, leaf = key.rpartition(".")
+        target = c[node] if node else c
+        target[leaf] = type(target[leaf])(value)
+    return c
+
+
+def _threshold(x: float) -> float:
+    return float(x) if x > 0 else math.inf
+
+
+def trial_optimizer(cfg: ml_collections.ConfigDict) -> optax.GradientTransformation:
+    """The optimiser of ``lectarch.train.optim.optimizer(cfg)`` with every scalar in its state.
+
+    Same order: elementwise clip, global-norm clip, weight decay (adamw: inside adam), the base
+    optimiser at ``learning_rate``, then the shared schedule's shape (the schedule at rate 1).
+    """
+    o = cfg.optimizer
+
+    def make(learning_rate, weight_decay, global_norm, elementwise):
+        chain = [optax.clip(elementwise), optax.clip_by_global_norm(global_norm)]
+        if o.name == "adamw":
+            return optax.chain(*chain, optax.adamw(learning_rate, b1=o.b1, b2=o.b2, eps=o.eps, weight_decay=weight_decay))
+        return optax.chain(*chain, optax.add_decayed_weights(weight_decay), _base(o.name, o)(learning_rate))
+
+    unit = ml_collections.ConfigDict(cfg.to_dict())
+    unit.learning_rate = 1.0
+    injected = optax.inject_hyperparams(make)(
+        learning_rate=float(cfg.learning_rate), weight_decay=float(o.weight_decay),
+        global_norm=_threshold(cfg.clip.global_norm), elementwise=_threshold(cfg.clip.elementwise))
+    return optax.chain(injected, optax.scale_by_schedule(schedule(unit)))
+
+
+def init_trials(cfg: ml_collections.ConfigDict, trials: list[dict], spec) -> tuple:
+    """``(graphdef, state_K, tx)``: the K trials' states stacked on a leading trial axis."""
+    graphdef, states, tx = None, [], None
+    for hp in trials:
+        c = trial_config(cfg, hp)
+        tx_k = trial_optimizer(c)
+        graphdef, state, _ = init_state(c, spec, tx_k)
+        scale = float(hp.get("init_scale", 1.0))
+        if scale != 1.0:
+            params = jax.tree.map(lambda p: np.asarray(p) * np.float32(scale), state.params)
+            state = state.replace(params=params, opt_state=tx_k.init(params))
+        states.append(state)
+        tx = tx if tx is not None else tx_k  # one program: every trial's numbers are in its state
+    stacked = jax.tree.map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *states)  # on the host
+    return graphdef, jax.device_put(stacked), tx
+
+
+def effective_learning_rate(cfg: ml_collections.ConfigDict, state_K: TrainState) -> jax.Array:
+    """Each trial's learning rate at its current step, ``learning_rate * schedule_t`` (shape K)."""
+    unit = ml_collections.ConfigDict(cfg.to_dict())
+    unit.learning_rate = 1.0
+    lr_K = state_K.opt_state[0].hyperparams["learning_rate"]
+    return lr_K * jax.vmap(schedule(unit))(state_K.step)
+
+
+def make_vmapped_step(graphdef, tx: optax.GradientTransformation, objective, *, batch_per_trial: bool):
+    """``(state_K, batch) -> (state_K, metrics_K)``: one jit program for all K trials.
+
+    ``batch`` has a leading trial axis when trials see different batches (different seeds).
+    """
+    step = make_train_step(graphdef, tx, objective)
+    return jax.jit(jax.vmap(step, in_axes=(0, 0 if batch_per_trial else None)), donate_argnums=0)
+
+
+def make_vmapped_eval(graphdef, objective):
+    return jax.jit(jax.vmap(make_eval_step(graphdef, objective), in_axes=(0, None)))
+
+
+def _batches(cfg, trials, seeds):
+    """Per step: one batch for all trials, or a stack of per-trial batches when seeds differ."""
+    unique = sorted(set(seeds))
+    datasets = {s: build_dataset(trial_config(cfg, {"seed": s})) for s in unique}
+    streams = {s: pipeline.train_batches(datasets[s], batch_size=cfg.batch_size, seed=s) for s in unique}
+    while True:
+        got = {s: next(streams[s]) for s in unique}
+        if len(unique) == 1:
+            yield got[unique[0]]
+        else:
+            yield jax.tree.map(lambda *xs: np.stack(xs), *[got[s] for s in seeds])
+
+
+def evaluate_K(eval_K, state_K, dataset, batch_size: int) -> list[dict]:
+    totals, weight = {}, 0.0
+    for batch in pipeline.eval_batches(dataset, batch_size=batch_size):
+        sums, w = eval_K(state_K, batch)
+        for k, v in sums.items():
+            totals[k] = totals.get(k, 0.0) + v
+        weight += w
+    totals, weight = jax.device_get((totals, weight))
+    num = len(next(iter(totals.values())))
+    return [{k: float(v[i]) / max(float(weight[i]), 1e-12) for k, v in totals.items()} for i in range(num)]
+
+
+def train_vmapped(cfg: ml_collections.ConfigDict, trials: list[dict], workdir: str | pathlib.Path) -> list[dict]:
+    """Train the K ``trials`` (dicts of hyperparameters) at once; each logs to ``workdir/trial_NNN``."""
+    if not trials:
+        raise ConfigError("no trials to train")
+    workdir = pathlib.Path(workdir).absolute()
+    seeds = [int(hp.get("seed", cfg.seed)) for hp in trials]
+    dataset = build_dataset(cfg)
+    graphdef, state_K, tx = init_trials(cfg, trials, dataset.spec)
+    objective = get_objective(cfg.objective)
+    train_K = make_vmapped_step(graphdef, tx, objective, batch_per_trial=len(set(seeds)) > 1)
+    eval_K = make_vmapped_eval(graphdef, objective)
+    writers = []
+    for k, hp in enumerate(trials):
+        d = workdir / f"trial_{k:03d}"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "config.json").write_text(trial_config(cfg, hp).to_json(indent=2) + "\n")
+        (d / "hyperparameters.json").write_text(json.dumps(hp, indent=2) + "\n")
+        writers.append(MetricsWriter(d))
+    batches, last_eval = _batches(cfg, trials, seeds), [{} for _ in trials]
+    for step in range(1, cfg.num_steps + 1):
+        lr_K = effective_learning_rate(cfg, state_K)
+        state_K, metrics_K = train_K(state_K, next(batches))
+        log = step % cfg.log_every == 0 or step == cfg.num_steps
+        do_eval = step % cfg.eval_every == 0 or step == cfg.num_steps
+        if log:
+            m = jax.device_get(dict(metrics_K, learning_rate=lr_K))
+            for k, w in enumerate(writers):
+                w.write(step, "train", {name: float(v[k]) for name, v in m.items() if name != "nonfinite_step"})
+        if do_eval:
+            last_eval = evaluate_K(eval_K, state_K, dataset, cfg.eval_batch_size)
+            for w, e in zip(writers, last_eval):
+                w.write(step, "eval", e)
+    for w in writers:
+        w.close()
+    nonfinite = np.asarray(jax.device_get(state_K.nonfinite_step))
+    return [{"trial": k, "hyperparameters": hp, "workdir": workdir / f"trial_{k:03d}", "step": cfg.num_steps,
+             "status": "nonfinite" if nonfinite[k] >= 0 else "finished", "last_eval": last_eval[k],
+             "state": jax.tree.map(lambda x, k=k: x[k], state_K)}
+            for k, hp in enumerate(trials)]
+
+
+__all__ = ["HYPERPARAMETERS", "effective_learning_rate", "evaluate_K", "init_trials", "make_vmapped_eval",
+           "make_vmapped_step", "train_vmapped", "trial_config", "trial_optimizer"]

@@ -1,0 +1,130 @@
+"""Multi-host training: two processes over CPU (gloo) equal one process; checkpoints move between
+device counts; the launch parameters come from flags, the environment or the cluster."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from lectarch.train import distributed, sharding
+from lectarch.train.checkpoint import Checkpointer
+from lectarch.train.loop import train
+from lectarch.train.metrics import read_metrics
+from lectarch.train.state import init_state
+from tests.helpers import REPO, cli_env, config
+
+TINY = ("num_steps=4", "batch_size=16", "eval_batch_size=120", "log_every=1", "eval_every=4",
+        "checkpoint_every=2", "model.width=32", "progress=false")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def _losses(workdir) -> dict[int, float]:
+    return {r["step"]: r["loss"] for r in read_metrics(workdir, "train")}
+
+
+def test_two_processes_over_gloo_equal_one_process_and_restore_across_device_counts(tmp_path):
+    ref, resume = tmp_path / "one_process", tmp_path / "resume"
+    port, worker = _free_port(), os.path.join(REPO, "tests", "train", "multiprocess_worker.py")
+    env = cli_env(devices=1)  # 2 processes x 1 CPU device, against 1 process x 8 devices below
+    env["PYTHONPATH"] = REPO
+    procs = [subprocess.Popen([sys.executable, worker, str(i), "2", str(port), str(tmp_path / "two_processes"),
+                               str(resume), *TINY], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for i in range(2)]
+    try:
+        # Meanwhile, one process on 8 devices: the reference run, and a 2-step run whose checkpoint
+        # the two processes (2 devices in all) restore; the worker waits for READY before resuming.
+        train(config("mlp_digits", *TINY), ref)
+        shutil.copytree(ref, resume)
+        shutil.rmtree(resume / "checkpoints" / "4")
+        (resume / "READY").touch()
+        outputs = [p.communicate(timeout=150)[0] for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    assert [p.returncode for p in procs] == [0, 0], "\n".join(o[-3000:] for o in outputs)
+    assert "process 0 of 2: 1 local cpu devices, 2 in all (joined via flags/environment)" in outputs[0]
+    assert "Resuming from step 2" in outputs[0]
+
+    expected = _losses(ref)
+    assert sorted(expected) == [1, 2, 3, 4]
+    fresh = _losses(tmp_path / "two_processes")
+    np.testing.assert_allclose([fresh[s] for s in range(1, 5)], [expected[s] for s in range(1, 5)], rtol=1e-5)
+    resumed = _losses(resume)  # steps 1-2 from the 8-device run, 3-4 from the two processes
+    np.testing.assert_allclose([resumed[s] for s in (3, 4)], [expected[s] for s in (3, 4)], rtol=1e-5)
+    assert [r["step"] for r in read_metrics(tmp_path / "two_processes", "train")] == [1, 2, 3, 4]  # process 0 only
+    assert json.loads((tmp_path / "two_processes" / "config.json").read_text())["num_steps"] == 4
+
+    # The checkpoint the two processes wrote together restores here, on 8 devices, to the reference.
+    cfg = config("mlp_digits", *TINY)
+    _, target, _ = init_state(cfg, _spec())
+    target = sharding.place_state(sharding.make_mesh(0), target)
+    for workdir in (ref, resume):
+        ckpt = Checkpointer(workdir / "checkpoints")
+        state, data, step = ckpt.restore(target)
+        ckpt.close()
+        assert step == 4 and data == {"next_step": 4}
+        if workdir == ref:
+            want = state
+    for a, b in zip(jax.tree.leaves(want), jax.tree.leaves(state)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-7)
+
+
+def _spec():
+    from lectarch.data.spec import DataSpec
+
+    return DataSpec((64,), 10)
+
+
+def test_checkpoint_saved_on_8_devices_restores_on_2(tmp_path):
+    cfg = config("mlp_digits", "model.width=16")
+    _, state, _ = init_state(cfg, _spec())
+    mesh8, mesh2 = sharding.make_mesh(8), sharding.make_mesh(2)
+    saved = sharding.place_state(mesh8, state)
+    ckpt = Checkpointer(tmp_path / "ckpt", async_save=False)
+    ckpt.save(7, saved, {"next_step": 7})
+    ckpt.close()
+
+    _, fresh, _ = init_state(config("mlp_digits", "model.width=16", "seed=1"), _spec())
+    target = sharding.place_state(mesh2, fresh)
+    restored, data, step = Checkpointer(tmp_path / "ckpt").restore(target)
+    assert step == 7 and data == {"next_step": 7}
+    for a, b in zip(jax.tree.leaves(saved), jax.tree.leaves(restored)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+        assert len(b.sharding.device_set) == 2  # lives on the 2-device mesh it was restored into
+    assert not all(np.array_equal(np.asarray(a), np.asarray(b))  # the values came from the checkpoint
+                   for a, b in zip(jax.tree.leaves(fresh.params), jax.tree.leaves(restored.params)))
+
+
+def test_launch_parameters_from_flags_then_environment():
+    env = {"JAX_COORDINATOR_ADDRESS": "10.0.0.1:1234", "JAX_NUM_PROCESSES": "4", "JAX_PROCESS_ID": "3"}
+    assert distributed.from_flags_or_env(env=env) == distributed.Launch("10.0.0.1:1234", 4, 3)
+    assert distributed.from_flags_or_env("h:1", 2, 0, env=env) == distributed.Launch("h:1", 2, 0)
+    assert distributed.from_flags_or_env(env={}) == distributed.Launch()
+    assert not distributed.Launch().explicit
+    with pytest.raises(ValueError, match="all three"):
+        distributed.from_flags_or_env("h:1", env={})
+    with pytest.raises(ValueError, match="not in"):
+        distributed.from_flags_or_env("h:1", 2, 2, env={})
+
+
+def test_cluster_detection_and_single_process_fallback():
+    slurm = {"SLURM_JOB_ID": "7", "SLURM_NTASKS": "2", "SLURM_PROCID": "0", "SLURM_STEP_NODELIST": "n[1-2]"}
+    assert distributed.cluster_detected(slurm) == "slurm"
+    assert distributed.cluster_detected({"TPU_WORKER_HOSTNAMES": "a,b"}) == "cloud_tpu"
+    assert distributed.cluster_detected({"SLURM_JOB_ID": "7"}) is None  # sbatch shell, not an srun task
+    env = {k: v for k, v in cli_env(devices=1).items() if not k.startswith(("JAX_COORD", "JAX_NUM_PROC",
+                                                                            "JAX_PROCESS", "SLURM_", "TPU_"))}
+    code = "from lectarch.train import distributed; import jax; print(distributed.initialize(), jax.process_count())"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["False", "1"], out.stderr  # nothing to join: a plain single-process run

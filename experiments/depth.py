@@ -1,0 +1,69 @@
+"""Depth experiment: per-layer gradient norms of a 12-layer MLP with sigmoid, tanh and ReLU.
+
+    python experiments/depth.py --workdir runs/depth [--steps 600] [--config.KEY=VALUE ...]
+
+For each activation: ||dL/dW_l|| for every layer at initialisation (same seed, same batch), then
+after ``--steps`` SGD steps of ``lectarch train`` (experiments/configs/deep_mlp.py), probed at the
+final checkpoint. Writes into the workdir: ``depth_init.png``, ``depth_trained.png``,
+``depth.csv``/``.json`` (one row per activation, stage and layer), ``summary.json`` (test accuracy,
+gradient ratio output/first layer), TensorBoard images, and each run's own workdir ``<activation>/``
+(metrics.jsonl with ``grad_norm/hidden.<l>`` logged during training).
+"""
+
+import argparse
+import json
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+from lectarch.config import load_config  # noqa: E402
+from lectarch.inspect.gradflow import layer_probe  # noqa: E402
+from lectarch.inspect.programs import build_programs, restore_programs  # noqa: E402
+from lectarch.inspect.report import Report  # noqa: E402
+from lectarch.train.loop import train  # noqa: E402
+from lectarch.viz.gradflow_plots import layer_norms_figure  # noqa: E402
+
+CONFIG = pathlib.Path(__file__).resolve().parent / "configs" / "deep_mlp.py"
+ACTIVATIONS = ("sigmoid", "tanh", "relu")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--steps", type=int, default=0, help="training steps (default: the config's num_steps)")
+    args, rest = p.parse_known_args(argv)
+    overrides = [a.removeprefix("--config.") for a in rest if a.startswith("--config.")]
+    workdir = pathlib.Path(args.workdir)
+    report = Report(workdir)
+    rows, init_curves, trained_curves, summary = [], {}, {}, {}
+    for act in ACTIVATIONS:
+        extra = [f"model.activation={act}", "progress=false"] + ([f"num_steps={args.steps}"] if args.steps else [])
+        cfg = load_config(CONFIG, overrides + extra)
+        programs = build_programs(cfg, concrete=True)
+        init = layer_probe(programs)
+        result = train(cfg, workdir / act)
+        trained_programs, step = restore_programs(programs, workdir / act)
+        trained = layer_probe(trained_programs)
+        for stage, layers in (("init", init), (f"step{step}", trained)):
+            rows += [dict(activation=act, stage=stage, **r.row()) for r in layers]
+        init_curves[act] = [(r.layer, r.grad_norm) for r in init]
+        trained_curves[act] = [(r.layer, r.grad_norm) for r in trained]
+        summary[act] = {"test_accuracy": result.last_eval.get("accuracy"), "steps": step,
+                        "init_ratio_out_over_first": init[-1].grad_norm / init[0].grad_norm,
+                        "trained_ratio_out_over_first": trained[-1].grad_norm / trained[0].grad_norm}
+        print(f"{act:8s} test accuracy {summary[act]['test_accuracy']:.3f}; ||dL/dW|| output/first layer: "
+              f"init {summary[act]['init_ratio_out_over_first']:.3g}, trained {summary[act]['trained_ratio_out_over_first']:.3g}")
+    depth = cfg.model.depth
+    report.figure("depth_init", layer_norms_figure(init_curves, f"{depth}-layer MLP at initialisation"))
+    report.figure("depth_trained", layer_norms_figure(trained_curves, f"{depth}-layer MLP after training"))
+    report.table("depth", rows)
+    report.json("summary", summary)
+    report.close()
+    print(json.dumps(summary, indent=1))
+    print(f"outputs in {workdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

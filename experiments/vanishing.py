@@ -1,0 +1,95 @@
+"""Vanishing gradients through time: tanh RNN vs LSTM vs Greff et al.'s variants on the adding problem.
+
+    python experiments/vanishing.py --workdir runs/vanishing [--models rnn,full,NIG,...] [--steps 1000]
+        [--config.KEY=VALUE ...]
+
+For each model (config experiments/configs/gradflow_vanishing.py; ``rnn`` is the tanh Elman RNN,
+the others are ``model.variant`` of the LSTM): ||dL/dh_t|| (and ||dL/dc_t||) for t = 1..T on the
+first training batch at initialisation, then after ``--steps`` steps of ``lectarch train``, at the
+final checkpoint. Writes into the workdir: ``vanishing_init.png``, ``vanishing_trained.png``,
+``vanishing_cell_init.png`` (dL/dc_t of the LSTMs), ``vanishing.csv``/``.json`` (one row per model,
+stage and t), ``summary.json`` (test MSE against the baseline 1/6, and ||dL/dh_1|| / ||dL/dh_T||),
+TensorBoard images, and each model's own training workdir.
+"""
+
+import argparse
+import json
+import pathlib
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+
+from lectarch.config import load_config  # noqa: E402
+from lectarch.inspect.programs import build_programs, restore_programs  # noqa: E402
+from lectarch.inspect.report import Report  # noqa: E402
+from lectarch.inspect.timeflow import time_probe  # noqa: E402
+from lectarch.models.cells import VARIANTS  # noqa: E402
+from lectarch.train.loop import train  # noqa: E402
+from lectarch.viz.gradflow_plots import time_norms_figure  # noqa: E402
+
+CONFIG = pathlib.Path(__file__).resolve().parent / "configs" / "gradflow_vanishing.py"
+MODELS = ("rnn",) + VARIANTS
+
+
+def model_overrides(name: str) -> list[str]:
+    return ["model.name=rnn", "model.activation=tanh"] if name == "rnn" else ["model.name=lstm", f"model.variant={name}"]
+
+
+def label(name: str) -> str:
+    return "tanh RNN" if name == "rnn" else ("LSTM" if name == "full" else f"LSTM {name}")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--models", default=",".join(MODELS))
+    p.add_argument("--steps", type=int, default=0, help="training steps (default: the config's num_steps)")
+    args, rest = p.parse_known_args(argv)
+    overrides = [a.removeprefix("--config.") for a in rest if a.startswith("--config.")]
+    workdir = pathlib.Path(args.workdir)
+    report = Report(workdir)
+    rows, curves, summary = [], {"init": {}, "trained": {}, "cell_init": {}}, {}
+    for name in args.models.split(","):
+        extra = model_overrides(name) + ["progress=false"] + ([f"num_steps={args.steps}"] if args.steps else [])
+        cfg = load_config(CONFIG, overrides + extra)
+        programs = build_programs(cfg, concrete=True)
+        init = time_probe(programs)
+        result = train(cfg, workdir / name)
+        trained_programs, step = restore_programs(programs, workdir / name)
+        trained = time_probe(trained_programs, batch=programs.batch)
+        for stage, norms in (("init", init), ("trained", trained)):
+            T = len(norms["0.h"])
+            rows += [{"model": name, "stage": stage, "step": 0 if stage == "init" else step, "t": t + 1,
+                      "dL_dh": float(norms["0.h"][t]), "dL_dc": float(norms["0.c"][t]) if "0.c" in norms else None}
+                     for t in range(T)]
+        curves["init"][label(name)] = init["0.h"]
+        curves["trained"][label(name)] = trained["0.h"]
+        if "0.c" in init:
+            curves["cell_init"][label(name)] = init["0.c"][:-1]  # dL/dc_T = 0: the head reads h_T
+        mse = result.last_eval.get("mse", result.last_eval.get("loss"))
+        summary[name] = {"test_mse": mse, "beats_baseline_1/6": bool(mse is not None and mse < 1 / 6),
+                         "status": result.status, "steps": step,
+                         "init_h1_over_hT": float(init["0.h"][0] / init["0.h"][-1]),
+                         "trained_h1_over_hT": float(trained["0.h"][0] / trained["0.h"][-1])}
+        s = summary[name]
+        print(f"{label(name):10s} test MSE {mse:.4f} ({result.status}); ||dL/dh_1||/||dL/dh_T||: "
+              f"init {s['init_h1_over_hT']:.3g}, trained {s['trained_h1_over_hT']:.3g}", flush=True)
+    T = cfg.data.T
+    colors = {name: f"C{i}" for i, name in enumerate(curves["init"])}  # one colour per model in every figure
+    report.figure("vanishing_init", time_norms_figure(curves["init"], f"adding problem T={T}: at initialisation",
+                                                      colors=colors))
+    report.figure("vanishing_trained", time_norms_figure(curves["trained"], f"adding problem T={T}: after training",
+                                                         colors=colors))
+    if curves["cell_init"]:
+        report.figure("vanishing_cell_init", time_norms_figure(curves["cell_init"], f"LSTM cell state, T={T}, at init",
+                                                               ylabel="||dL/dc_t||", colors=colors))
+    report.table("vanishing", rows)
+    report.json("summary", summary)
+    report.close()
+    print(json.dumps(summary, indent=1))
+    print(f"outputs in {workdir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

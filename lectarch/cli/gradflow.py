@@ -1,0 +1,90 @@
+"""lectarch gradflow --config FILE [--workdir DIR] --out DIR [--probe layers,time,jacobian] [--times 1,10,50]
+
+Gradient-flow probes on one training batch, at initialisation or (``--workdir``) at the latest
+checkpoint of a run:
+
+- ``layers``: ||dL/dW_l|| for every layer (any model; layers are submodule paths, ``--group-depth``
+  merges them, e.g. 3 for one row per Transformer block): ``layers.png/.csv/.json``;
+- ``time`` (recurrent models): ||dL/dh_t|| (and ||dL/dc_t|| for an LSTM) for every t, from one
+  backward pass through the scan: ``time.png/.csv/.json``;
+- ``jacobian`` (recurrent models): the singular values of dh_T/dh_t, the product of step Jacobians,
+  for the steps ``--times``: ``jacobian.png/.csv/.json``.
+
+The default ``auto`` runs ``layers`` for every model and ``time`` and ``jacobian`` as well for
+recurrent ones. TensorBoard images go to ``OUT/tensorboard``.
+"""
+
+import pathlib
+
+HELP = "gradient norms per layer and per time step (and step-Jacobian spectra) at init or from a checkpoint"
+PROBES = ("layers", "time", "jacobian")
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--config", required=True, help="experiment file with get_config()")
+    p.add_argument("--out", required=True, help="folder for the PNGs, CSV/JSON files and TensorBoard images")
+    p.add_argument("--workdir", default="", help="a training run's workdir: probe its latest checkpoint (default: init)")
+    p.add_argument("--probe", default="auto", help="comma-separated subset of layers,time,jacobian (default: auto)")
+    p.add_argument("--times", default="", help="jacobian probe: steps t (1-based) of dh_T/dh_t (default: 5 evenly spaced)")
+    p.add_argument("--group-depth", type=int, default=0, help="layers probe: merge layer paths to their first N parts")
+    p.add_argument("--batch-size", type=int, default=0, help="probe batch size (default: the config's batch_size)")
+    p.epilog = "Override any config value with --config.KEY=VALUE (use the run's own overrides with --workdir)."
+
+
+def _probes(text: str, recurrent: bool) -> list[str]:
+    from lectarch.config import ConfigError
+
+    if text == "auto":
+        return list(PROBES) if recurrent else ["layers"]
+    chosen = [p.strip() for p in text.split(",") if p.strip()]
+    bad = [p for p in chosen if p not in PROBES]
+    if bad:
+        raise ConfigError(f"--probe {text!r}: unknown probe(s) {bad}; choose from {', '.join(PROBES)} or auto")
+    if not recurrent and set(chosen) & {"time", "jacobian"}:
+        raise ConfigError(f"--probe {text!r}: the time and jacobian probes need a recurrent model "
+                          f"(one that accepts hidden-state perturbations)")
+    return chosen
+
+
+def run(args, overrides: list[str]) -> int:
+    from lectarch.config import load_config
+
+    cfg = load_config(args.config, overrides)
+    from lectarch.inspect import timeflow
+    from lectarch.inspect.gradflow import layer_probe
+    from lectarch.inspect.programs import build_programs, restore_programs
+    from lectarch.inspect.report import Report
+    from lectarch.viz import gradflow_plots as plots
+
+    programs = build_programs(cfg, concrete=True, batch_size=args.batch_size or None)
+    where = "initialisation"
+    if args.workdir:
+        programs, step = restore_programs(programs, args.workdir)
+        where = f"step {step} of {args.workdir}"
+    label = f"{cfg.model.name} at {where}"
+    report = Report(pathlib.Path(args.out))
+    for probe in _probes(args.probe, timeflow.is_recurrent(programs)):
+        if probe == "layers":
+            rows = layer_probe(programs, depth=args.group_depth or None)
+            report.table("layers", [r.row() for r in rows])
+            report.figure("layers", plots.layer_norms_figure({label: [(r.layer, r.grad_norm) for r in rows]}))
+            print(f"{'layer':<40} {'||dL/dW||':>11} {'||W||':>11} {'ratio':>10}")
+            for r in rows:
+                print(f"{r.layer:<40} {r.grad_norm:11.4e} {r.param_norm:11.4e} {r.ratio:10.3e}")
+        elif probe == "time":
+            norms = timeflow.time_probe(programs)
+            report.table("time", timeflow.time_rows(norms))
+            report.figure("time", plots.time_norms_figure({f"{k} ({label})": v for k, v in norms.items()}))
+            for k, v in norms.items():
+                print(f"{k}: t=1 {v[0]:.4e}  t=T/2 {v[len(v) // 2]:.4e}  t=T {v[-1]:.4e}  (T={len(v)})")
+        elif probe == "jacobian":
+            times = [int(t) for t in args.times.split(",") if t.strip()] or None
+            svals = timeflow.jacobian_probe(programs, times)
+            report.table("jacobian", [{"t": t, "i": i + 1, "singular_value": s}
+                                      for t, ss in svals.items() for i, s in enumerate(ss)])
+            report.figure("jacobian", plots.singular_values_figure(svals, f"dh_T/dh_t, {label}"))
+            for t, ss in svals.items():
+                print(f"dh_T/dh_t for t={t}: ||.||_2 = {ss[0]:.4e}, smallest singular value {ss[-1]:.4e}")
+    report.close()
+    print(f"outputs in {report.out}")
+    return 0

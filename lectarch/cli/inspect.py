@@ -1,0 +1,85 @@
+"""lectarch inspect --config FILE [--what forward|grad|train_step|all] [--save DIR] [--hlo] [--jaxpr]
+
+For each chosen program of the experiment (the model's forward pass, the loss gradient, the whole
+train step): a histogram of the primitives in its jaxpr, then XLA's compiled FLOPs, bytes accessed,
+peak memory and compile time. ``--jaxpr`` also prints the jaxpr; ``--save DIR`` writes
+``<what>.jaxpr.txt``, ``<what>.json`` (histogram and costs) and, with ``--hlo``,
+``<what>.stablehlo.mlir`` and ``<what>.optimized_hlo.txt``. Nothing is trained or executed.
+"""
+
+import contextlib
+import json
+import pathlib
+
+HELP = "print and save the jaxprs, primitive histograms and compiled costs of an experiment's programs"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--config", required=True, help="experiment file with get_config()")
+    p.add_argument("--what", default="all", choices=("forward", "grad", "train_step", "all"),
+                   help="which program (default: all three)")
+    p.add_argument("--save", default="", metavar="DIR", help="write jaxprs, histograms and costs to DIR")
+    p.add_argument("--hlo", action="store_true", help="with --save: also write StableHLO and optimised HLO text")
+    p.add_argument("--jaxpr", action="store_true", help="print the whole jaxpr too")
+    p.add_argument("--batch-size", type=int, default=0, help="trace with this global batch size instead of the config's")
+    p.add_argument("--sharded", action="store_true",
+                   help="compile over the data mesh as the trainer does (costs per device)")
+    p.add_argument("--no-compile", action="store_true", help="jaxprs only: skip XLA compilation")
+    p.add_argument("--mock-data", action="store_true",
+                   help="TFDS datasets: use tfds.testing.mock_data (random data of the right shapes)")
+    p.add_argument("--top", type=int, default=15, help="rows of the primitive histogram to print (0: all)")
+    p.epilog = "Override any config value with --config.KEY=VALUE."
+
+
+def _data_context(mock: bool):
+    if not mock:
+        return contextlib.nullcontext()
+    import tensorflow_datasets as tfds
+
+    return tfds.testing.mock_data(num_examples=8)
+
+
+def run(args, overrides: list[str]) -> int:
+    from lectarch.config import load_config
+
+    cfg = load_config(args.config, overrides)
+    from lectarch.inspect.costs import format_costs, program_costs
+    from lectarch.inspect.jaxpr import format_histogram, num_equations, primitive_histogram, program_jaxpr
+    from lectarch.inspect.programs import WHATS, build_programs
+
+    whats = WHATS if args.what == "all" else (args.what,)
+    save = pathlib.Path(args.save) if args.save else None
+    if save:
+        save.mkdir(parents=True, exist_ok=True)
+    with _data_context(args.mock_data):
+        programs = build_programs(cfg, batch_size=args.batch_size or None)
+    for what in whats:
+        jaxpr = program_jaxpr(programs, what)
+        hist = primitive_histogram(jaxpr)
+        print(f"=== {what} ({args.config}, batch {_batch_size(programs)}) ===")
+        if args.jaxpr:
+            print(jaxpr)
+        print(f"jaxpr: {num_equations(jaxpr)} equations ({len(jaxpr.jaxpr.eqns)} at top level)")
+        print(format_histogram(hist, args.top))
+        record = {"what": what, "config": args.config, "num_equations": num_equations(jaxpr),
+                  "top_level_equations": len(jaxpr.jaxpr.eqns), "histogram": dict(hist.most_common())}
+        if not args.no_compile:
+            costs = program_costs(programs, what, sharded=args.sharded, keep_text=bool(save and args.hlo))
+            print(format_costs(costs))
+            record["costs"] = costs.summary()
+            if save and args.hlo:
+                (save / f"{what}.stablehlo.mlir").write_text(costs.stablehlo)
+                (save / f"{what}.optimized_hlo.txt").write_text(costs.optimized_hlo)
+        if save:
+            (save / f"{what}.jaxpr.txt").write_text(str(jaxpr) + "\n")
+            (save / f"{what}.json").write_text(json.dumps(record, indent=2) + "\n")
+        print()
+    if save:
+        print(f"saved to {save}")
+    return 0
+
+
+def _batch_size(programs) -> int:
+    import jax
+
+    return int(jax.tree.leaves(programs.batch)[0].shape[0])

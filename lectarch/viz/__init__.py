@@ -1,0 +1,1 @@
+"""Pictures: matplotlib (Agg) figures of models, training and inspection; one file per kind of picture."""

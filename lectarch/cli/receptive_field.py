@@ -1,0 +1,76 @@
+"""lectarch receptive-field --config FILE [--size N] [--check] [--config.KEY=VALUE ...]"""
+
+HELP = "print the receptive field of every layer of a config's CNN (Araujo et al., Distill 2019)"
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--config", required=True, help="experiment file, e.g. experiments/configs/alexnet_imagenette.py")
+    p.add_argument("--size", type=int, default=0,
+                   help="input side in pixels (default: config.data.image_size, else the dataset's images)")
+    p.add_argument("--check", action="store_true",
+                   help="also measure every layer's receptive field from input gradients and compare")
+
+
+def input_shape(cfg, size: int = 0) -> tuple[int, int, int]:
+    """``(H, W, C)`` of the config's images, without reading the data where the config or ``size`` says it.
+
+    The channel count does not change a receptive field; where it is not known cheaply it is taken as 3.
+    """
+    from lectarch.config import ConfigError
+
+    size = size or cfg.data.get("image_size", 0)
+    if size:
+        return size, size, 1 if cfg.data.name == "digits" else 3
+    from lectarch.data import build_dataset
+
+    shape = tuple(build_dataset(cfg).spec.input_shape)
+    if len(shape) != 3:
+        raise ConfigError(f"the config's data gives inputs of shape {shape}, not images; pass --size")
+    return shape
+
+
+def abstract_model(cfg, shape: tuple[int, int, int]):
+    """The config's model with shapes only (no parameters are allocated)."""
+    from flax import nnx
+
+    from lectarch.data.spec import DataSpec
+    from lectarch.models import build_model
+
+    spec = DataSpec(input_shape=shape, num_outputs=10)
+    return nnx.eval_shape(lambda: build_model(cfg, spec, nnx.Rngs(0)))
+
+
+def run(args, overrides: list[str]) -> int:
+    from lectarch.config import ConfigError, load_config
+    from lectarch.ops import receptive_field as rf
+
+    from lectarch.models import model_module
+
+    cfg = load_config(args.config, overrides)
+    hook = getattr(model_module(cfg.model.name), "receptive_field_layers", None)
+    if hook is None:
+        raise ConfigError(f"model {cfg.model.name!r} has no convolution/pooling layers to compute receptive fields "
+                          f"of (its module has no receptive_field_layers(model))")
+    shape = input_shape(cfg, args.size)
+    layers = hook(abstract_model(cfg, shape))
+    try:
+        rows = rf.receptive_fields(layers, shape[0])
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    print(rf.format_table(rows, f"{cfg.model.name} at {shape[0]}x{shape[1]}: receptive field per layer "
+                                f"(square, per axis; unit i sees inputs [i*stride - padding, ... + size - 1])"))
+    if args.check:
+        report = measure(cfg, shape, rows)
+        print("\nmeasured (support of the input gradient of units of each layer; max pooling probed as a "
+              "window sum, positive weights):")
+        print("\n".join("  " + line for line in report))
+        return 1 if any(line.startswith("MISMATCH") for line in report) else 0
+    return 0
+
+
+def measure(cfg, shape: tuple[int, int, int], rows) -> list[str]:
+    """The config's network with positive parameters: each layer's measured field against ``rows``."""
+    from lectarch.ops import receptive_field as rf
+
+    model = rf.positive_copy(abstract_model(cfg, shape))
+    return rf.compare(lambda x: [m for _, m in model.features.feature_maps(x)], shape, rows)

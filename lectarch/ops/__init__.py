@@ -1,0 +1,1 @@
+"""First-principles operations of the lecture: convolution, pooling, attention, receptive fields."""

@@ -177,60 +177,55 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
     batches = pipeline.train_batches(dataset, batch_size=cfg.batch_size, seed=cfg.seed, start_step=start,
                                      process_index=jax.process_index(), process_count=jax.process_count())
     best, last_eval, status, message = {}, {}, "finished", ""
-    pictures: list[pathlib.Path] = []
     progress = _progress(cfg, start)
     step, t_log, s_log = start, time.time(), start
-    with _StopRequest() as stop:
-        while step < cfg.num_steps:
-            if stop.signal_name:
-                ckpt.save(step, state, {"next_step": step})
-                ckpt.wait()
-                status = "interrupted"
-                message = (f"{stop.signal_name} received: saved a checkpoint at step {step}. "
-                           f"Resume with the same command{': ' + resume_command if resume_command else ''}")
-                break
-            state, metrics = train_step(state, sharding.global_batch(mesh, next(batches)))
-            step += 1
-            progress.update(1)
-            log = _is_boundary(step, cfg.log_every, cfg.num_steps)
-            do_eval = _is_boundary(step, cfg.eval_every, cfg.num_steps)
-            do_ckpt = _is_boundary(step, cfg.checkpoint_every, cfg.num_steps)
-            if not (log or do_eval or do_ckpt):
-                continue
-            m = jax.device_get(metrics)
-            if int(m["nonfinite_step"]) >= 0:
-                bad = int(m["nonfinite_step"]) + 1
-                status = "nonfinite"
-                message = (f"non-finite loss or gradient at step {bad}: stopped. The last good checkpoint "
-                           f"(step {ckpt.latest_step()}) is kept in {ckpt.directory}")
-                break
-            if log:
-                now = time.time()
-                scalars = {k: float(v) for k, v in m.items() if k != "nonfinite_step"}
-                scalars["steps_per_sec"] = (step - s_log) / max(now - t_log, 1e-9)
-                writer.write(step, "train", scalars)
-                progress.set_postfix(loss=f"{scalars['loss']:.4g}", refresh=False)
-                t_log, s_log = now, step
-            if do_eval:
-                last_eval = evaluate(eval_step, mesh, state, dataset, cfg.eval_batch_size)
-                last_eval.update(_decode_metrics(cfg, graphdef, state, dataset))
-                last_eval.update({f"baseline_{k}": v for k, v in dataset.extras.get("baseline", {}).items()})
-                writer.write(step, "eval", last_eval)
-                best = dict(last_eval, step=step) if _better(last_eval, best) else best
-                pictures = _write_pictures(cfg, graphdef, state, dataset, writer, step) or pictures
-                if on_eval is not None:
-                    try:
-                        on_eval(step, dict(last_eval))
-                    except BaseException:
-                        progress.close()
-                        ckpt.close()
-                        writer.close()
-                        raise
-            if do_ckpt:
-                ckpt.save(step, state, {"next_step": step})
-    progress.close()
-    ckpt.close()
-    writer.close()
+    try:
+        with _StopRequest() as stop:
+            while step < cfg.num_steps:
+                if stop.signal_name:
+                    ckpt.save(step, state, {"next_step": step})
+                    ckpt.wait()
+                    status = "interrupted"
+                    message = (f"{stop.signal_name} received: saved a checkpoint at step {step}. "
+                               f"Resume with the same command{': ' + resume_command if resume_command else ''}")
+                    break
+                state, metrics = train_step(state, sharding.global_batch(mesh, next(batches)))
+                step += 1
+                progress.update(1)
+                log = _is_boundary(step, cfg.log_every, cfg.num_steps)
+                do_eval = _is_boundary(step, cfg.eval_every, cfg.num_steps)
+                do_ckpt = _is_boundary(step, cfg.checkpoint_every, cfg.num_steps)
+                if not (log or do_eval or do_ckpt):
+                    continue
+                m = jax.device_get(metrics)  # the only host sync: at log, eval and checkpoint steps
+                if int(m["nonfinite_step"]) >= 0:
+                    bad = int(m["nonfinite_step"]) + 1
+                    status = "nonfinite"
+                    message = (f"non-finite loss or gradient at step {bad}: stopped. The last good checkpoint "
+                               f"(step {ckpt.latest_step()}) is kept in {ckpt.directory}")
+                    break
+                if log:
+                    now = time.time()
+                    scalars = {k: float(v) for k, v in m.items() if k != "nonfinite_step"}
+                    scalars["steps_per_sec"] = (step - s_log) / max(now - t_log, 1e-9)
+                    writer.write(step, "train", scalars)
+                    progress.set_postfix(loss=f"{scalars['loss']:.4g}", refresh=False)
+                    t_log, s_log = now, step
+                if do_eval:
+                    last_eval = evaluate(eval_step, mesh, state, dataset, cfg.eval_batch_size)
+                    last_eval.update(_decode_metrics(cfg, graphdef, state, dataset))
+                    last_eval.update({f"baseline_{k}": v for k, v in dataset.extras.get("baseline", {}).items()})
+                    writer.write(step, "eval", last_eval)
+                    best = dict(last_eval, step=step) if _better(last_eval, best) else best
+                    _write_pictures(cfg, graphdef, state, dataset, writer, step)
+                    if on_eval is not None:
+                        on_eval(step, dict(last_eval))  # may raise (e.g. a pruned sweep trial)
+                if do_ckpt:
+                    ckpt.save(step, state, {"next_step": step})
+    finally:  # also when on_eval or anything else raises: flush checkpoints, close files
+        progress.close()
+        ckpt.close()
+        writer.close()
     return Result(status=status, step=step, best_eval=best, last_eval=last_eval, wall_time=time.time() - t0,
                   workdir=workdir, num_params=num_params, message=message)
 

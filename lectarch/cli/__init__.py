@@ -22,6 +22,7 @@ COMMANDS = {
     "receptive-field": "lectarch.cli.receptive_field",
     "visualize": "lectarch.cli.visualize",
     "inspect": "lectarch.cli.inspect",
+    "gradflow": "lectarch.cli.gradflow",
 }
 
 

@@ -14,8 +14,17 @@ from lectarch.data.spec import DataSpec, Dataset
 
 # config.data.name -> module that builds it. Add one line per new dataset.
 DATASETS = {
+    "seq2seq_tasks": "lectarch.data.seq2seq_tasks",
+    "translation": "lectarch.data.translation",
     "digits": "lectarch.data.digits",
+    "adding": "lectarch.data.sequence_tasks",
+    "copy": "lectarch.data.sequence_tasks",
+    "temporal_order": "lectarch.data.sequence_tasks",
+    "counting": "lectarch.data.sequence_tasks",
+    "reverse": "lectarch.data.sequence_tasks",
+    "text": "lectarch.data.text",
     "tfds": "lectarch.data.tfds_source",
+    "tfds_images": "lectarch.data.images",
 }
 
 

@@ -24,7 +24,12 @@ from lectarch.data.spec import DataSpec
 
 # config.model.name -> module that builds it. Add one line per new model.
 MODELS = {
+    "transformer": "lectarch.models.transformer",
     "mlp": "lectarch.models.mlp",
+    "rnn": "lectarch.models.recurrent",
+    "lstm": "lectarch.models.recurrent",
+    "cnn": "lectarch.models.cnn",
+    "alexnet": "lectarch.models.alexnet",
 }
 
 

@@ -1,0 +1,205 @@
+"""The encoder-decoder Transformer's training step: lectarch vs plain JAX vs PyTorch ``nn.Transformer``.
+
+CPU (always): 2+2 layers, d_model 256, 4 heads, d_ff 1024, B=16, S=T=64, vocabulary 1000, in
+float32 and in bfloat16 (PyTorch: autocast). GPU (when present): the paper's ``base`` model
+(6+6 layers, d_model 512, 8 heads, d_ff 2048), B=64, S=T=256, vocabulary 32000, bfloat16.
+Every implementation: embeddings * sqrt(d) + sinusoidal positions, post-norm layers, causal decoder
+self-attention, separate output projection, softmax cross-entropy, plain SGD; no dropout.
+"""
+
+import math
+
+import numpy as np
+
+from experiments.benchrows import Case
+
+CPU = dict(B=16, S=64, d=256, h=4, ff=1024, n=2, V=1000)
+GPU = dict(B=64, S=256, d=512, h=8, ff=2048, n=6, V=32000)
+QUICK = dict(B=4, S=16, d=64, h=4, ff=128, n=1, V=100)
+LR = 1e-3
+
+
+def train_flops(B, S, d, h, ff, n, V) -> float:
+    """Matmul FLOPs of one step (forward x 3): projections, feed-forward, attention, output layer."""
+    del h
+    proj = 2 * B * S * (n * (4 * d * d + 2 * d * ff) + n * (8 * d * d + 2 * d * ff) + d * V)
+    attn = 4 * B * S * S * d * (n + 2 * n)
+    return 3.0 * (proj + attn)
+
+
+def _batch(B, S, V, seed=0):
+    rng = np.random.default_rng(seed)
+    tok = lambda: rng.integers(3, V, (B, S)).astype(np.int32)  # noqa: E731 - no padding
+    return tok(), tok(), tok()
+
+
+def _lectarch(size: dict, dtype: str, device: str):
+    def setup():
+        import jax
+
+        from lectarch.config import base_config
+        from lectarch.data.spec import DataSpec
+        from lectarch.models.transformer import default_config
+        from lectarch.train import sharding
+        from lectarch.train.objectives import classification
+        from lectarch.train.state import init_state
+        from lectarch.train.step import make_train_step
+
+        cfg = base_config()
+        cfg.optimizer.name, cfg.learning_rate = "sgd", LR
+        cfg.model = default_config()
+        m = cfg.model
+        m.d_model, m.num_heads, m.d_ff = size["d"], size["h"], size["ff"]
+        m.num_encoder_layers = m.num_decoder_layers = size["n"]
+        m.dropout, m.max_len, m.dtype = 0.0, size["S"], dtype
+        graphdef, state, tx = init_state(cfg, DataSpec((size["S"],), size["V"], {"max_len": size["S"]}))
+        mesh = sharding.make_mesh(1)
+        step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification))
+        src, tgt_in, tgt_out = _batch(size["B"], size["S"], size["V"])
+        batch = sharding.global_batch(mesh, {"inputs": {"src": src, "tgt_in": tgt_in}, "targets": tgt_out})
+        holder = {"state": sharding.place_state(mesh, state)}
+
+        def step():
+            holder["state"], metrics = step_fn(holder["state"], batch)
+            jax.block_until_ready(metrics["loss"])
+
+        return step
+
+    return setup
+
+
+def _plain_jax(size: dict, dtype: str, device: str = "cpu"):
+    def setup():
+        import jax
+        import jax.numpy as jnp
+
+        B, S, d, h, ff, n, V = (size[k] for k in ("B", "S", "d", "h", "ff", "n", "V"))
+        dt = jnp.bfloat16 if dtype == "bfloat16" else jnp.float32
+        impl = "cudnn" if device == "gpu" else "xla"
+        keys = iter(jax.random.split(jax.random.PRNGKey(0), 1000))
+        dense = lambda a, b: {"w": jax.random.normal(next(keys), (a, b)) / math.sqrt(a), "b": jnp.zeros(b)}  # noqa: E731
+        norm = lambda: {"g": jnp.ones(d), "b": jnp.zeros(d)}  # noqa: E731
+        attn = lambda: {k: dense(d, d) for k in "qkvo"}  # noqa: E731
+        params = {
+            "src_emb": jax.random.normal(next(keys), (V, d)) / math.sqrt(d),
+            "tgt_emb": jax.random.normal(next(keys), (V, d)) / math.sqrt(d),
+            "enc": [{"att": attn(), "ff1": dense(d, ff), "ff2": dense(ff, d), "n1": norm(), "n2": norm()} for _ in range(n)],
+            "dec": [{"att": attn(), "cross": attn(), "ff1": dense(d, ff), "ff2": dense(ff, d), "n1": norm(),
+                     "n2": norm(), "n3": norm()} for _ in range(n)],
+            "out": dense(d, V),
+        }
+        pos = np.arange(S)[:, None] / np.power(10000.0, np.arange(0, d, 2)[None] / d)
+        pe = np.zeros((S, d), np.float32)
+        pe[:, 0::2], pe[:, 1::2] = np.sin(pos), np.cos(pos)
+        pe = jnp.asarray(pe)
+
+        def lin(p, x):
+            return x @ p["w"].astype(dt) + p["b"].astype(dt)
+
+        def ln(p, x):
+            x32 = x.astype(jnp.float32)
+            mu = x32.mean(-1, keepdims=True)
+            var = ((x32 - mu) ** 2).mean(-1, keepdims=True)
+            return ((x32 - mu) * jax.lax.rsqrt(var + 1e-6) * p["g"] + p["b"]).astype(dt)
+
+        def mha(p, x, mem, causal):
+            split = lambda t: t.reshape(B, t.shape[1], h, d // h)  # noqa: E731
+            o = jax.nn.dot_product_attention(split(lin(p["q"], x)), split(lin(p["k"], mem)), split(lin(p["v"], mem)),
+                                             is_causal=causal, implementation=impl)
+            return lin(p["o"], o.reshape(B, x.shape[1], d))
+
+        def loss_fn(params, src, tgt_in, tgt_out):
+            x = (params["src_emb"][src] * math.sqrt(d) + pe).astype(dt)
+            for p in params["enc"]:
+                x = ln(p["n1"], x + mha(p["att"], x, x, False))
+                x = ln(p["n2"], x + lin(p["ff2"], jax.nn.relu(lin(p["ff1"], x))))
+            y = (params["tgt_emb"][tgt_in] * math.sqrt(d) + pe).astype(dt)
+            for p in params["dec"]:
+                y = ln(p["n1"], y + mha(p["att"], y, y, True))
+                y = ln(p["n2"], y + mha(p["cross"], y, x, False))
+                y = ln(p["n3"], y + lin(p["ff2"], jax.nn.relu(lin(p["ff1"], y))))
+            logits = lin(params["out"], y).astype(jnp.float32)
+            return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), tgt_out[..., None], -1))
+
+        @jax.jit
+        def train_step(params, src, tgt_in, tgt_out):
+            loss, g = jax.value_and_grad(loss_fn)(params, src, tgt_in, tgt_out)
+            return jax.tree.map(lambda p, g: p - LR * g, params, g), loss
+
+        batch = [jnp.asarray(a) for a in _batch(B, S, V)]
+        holder = {"p": params}
+
+        def step():
+            holder["p"], loss = train_step(holder["p"], *batch)
+            loss.block_until_ready()
+
+        return step
+
+    return setup
+
+
+def _torch(size: dict, dtype: str, device: str):
+    def setup():
+        import torch
+
+        B, S, d, h, ff, n, V = (size[k] for k in ("B", "S", "d", "h", "ff", "n", "V"))
+        dev = "cuda" if device == "gpu" else "cpu"
+        torch.manual_seed(0)
+
+        class Model(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.src_emb, self.tgt_emb = torch.nn.Embedding(V, d), torch.nn.Embedding(V, d)
+                self.core = torch.nn.Transformer(d, h, n, n, ff, dropout=0.0, batch_first=True)
+                self.out = torch.nn.Linear(d, V)
+                pos = np.arange(S)[:, None] / np.power(10000.0, np.arange(0, d, 2)[None] / d)
+                pe = np.zeros((S, d), np.float32)
+                pe[:, 0::2], pe[:, 1::2] = np.sin(pos), np.cos(pos)
+                self.register_buffer("pe", torch.from_numpy(pe))
+                self.register_buffer("causal", torch.nn.Transformer.generate_square_subsequent_mask(S))
+
+            def forward(self, src, tgt_in):
+                x = self.src_emb(src) * math.sqrt(d) + self.pe
+                y = self.tgt_emb(tgt_in) * math.sqrt(d) + self.pe
+                return self.out(self.core(x, y, tgt_mask=self.causal, tgt_is_causal=True))
+
+        model = Model().to(dev)
+        opt = torch.optim.SGD(model.parameters(), lr=LR)
+        src, tgt_in, tgt_out = (torch.from_numpy(a).long().to(dev) for a in _batch(B, S, V))
+        amp = torch.autocast(device_type=dev, dtype=torch.bfloat16, enabled=dtype == "bfloat16")
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            with amp:
+                logits = model(src, tgt_in)
+            torch.nn.functional.cross_entropy(logits.float().reshape(-1, V), tgt_out.reshape(-1)).backward()
+            opt.step()
+            if dev == "cuda":
+                torch.cuda.synchronize()
+
+        return step
+
+    return setup
+
+
+def _work(size: dict, dtype: str) -> str:
+    return (f"Transformer {size['n']}+{size['n']} d{size['d']} h{size['h']} ff{size['ff']} B={size['B']} "
+            f"S={size['S']} V={size['V']} {'bf16' if dtype == 'bfloat16' else 'f32'} SGD")
+
+
+def cases(args) -> list[Case]:
+    cpu = QUICK if getattr(args, "quick", False) else CPU
+    out = []
+    for dtype in ("float32", "bfloat16"):
+        work = _work(cpu, dtype)
+        flops = train_flops(**cpu)
+        out += [Case(work, "lectarch", _lectarch(cpu, dtype, "cpu"), flops, repeats=10),
+                Case(work, "plain JAX", _plain_jax(cpu, dtype), flops, repeats=10),
+                Case(work, "PyTorch", _torch(cpu, dtype, "cpu"), flops, repeats=10)]
+    gpu = QUICK if getattr(args, "quick", False) else GPU
+    work = _work(gpu, "bfloat16")
+    flops = train_flops(**gpu)
+    out += [Case(work, "lectarch", _lectarch(gpu, "bfloat16", "gpu"), flops, device="gpu"),
+            Case(work, "plain JAX", _plain_jax(gpu, "bfloat16", "gpu"), flops, device="gpu"),
+            Case(work, "PyTorch", _torch(gpu, "bfloat16", "gpu"), flops, device="gpu")]
+    return out

@@ -16,6 +16,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.max_to_keep = 3
     c.num_devices = 0  # 0: every device this process sees; data parallel over all of them.
     c.objective = "classification"
+    c.label_smoothing = 0.0  # classification/tokens: targets (1 - eps) one-hot + eps / classes
     c.log_grad_norms = False  # per-parameter-group gradient norms in metrics.jsonl
     c.pictures = True  # model pictures (filters, attention, ...) at eval steps, when the model has them
     c.progress = True  # console progress bar

@@ -47,9 +47,9 @@ def classification(logits: jax.Array, batch: dict, label_smoothing: float = 0.0)
     return loss, {"loss": loss, "accuracy": accuracy}, total
 
 
-def tokens(logits: jax.Array, batch: dict):
+def tokens(logits: jax.Array, batch: dict, label_smoothing: float = 0.0):
     """Token-level cross-entropy, with bits per token (bits per character for character models)."""
-    loss, metrics, total = classification(logits, batch)
+    loss, metrics, total = classification(logits, batch, label_smoothing)
     metrics["bits_per_token"] = loss / math.log(2.0)
     return loss, metrics, total
 

@@ -15,14 +15,14 @@ from lectarch.config import ConfigError
 
 # Add one line per command.
 COMMANDS = {
-    "decode": "lectarch.cli.decode",
     "train": "lectarch.cli.train",
-    "sweep": "lectarch.cli.sweep",
-    "conv-example": "lectarch.cli.conv_example",
-    "receptive-field": "lectarch.cli.receptive_field",
     "visualize": "lectarch.cli.visualize",
+    "decode": "lectarch.cli.decode",
     "inspect": "lectarch.cli.inspect",
     "gradflow": "lectarch.cli.gradflow",
+    "receptive-field": "lectarch.cli.receptive_field",
+    "conv-example": "lectarch.cli.conv_example",
+    "sweep": "lectarch.cli.sweep",
 }
 
 

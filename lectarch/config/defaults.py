@@ -14,6 +14,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.eval_every = 250
     c.checkpoint_every = 250
     c.max_to_keep = 3
+    c.data_workers = 0  # grain worker processes for decoding/augmentation (0: threads in this process)
     c.num_devices = 0  # 0: every device this process sees; data parallel over all of them.
     c.objective = "classification"
     c.label_smoothing = 0.0  # classification/tokens: targets (1 - eps) one-hot + eps / classes

@@ -29,6 +29,7 @@ COMMON_RULES = {
     "checkpoint_every": POSITIVE_INT,
     "max_to_keep": Range(2, integer=True),
     "num_devices": NON_NEGATIVE_INT,
+    "data_workers": NON_NEGATIVE_INT,
     "label_smoothing": PROBABILITY,
     "optimizer.name": OneOf(OPTIMIZERS),
     "optimizer.momentum": Range(0, 1, hi_open=True),

@@ -175,7 +175,8 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
     writer = MetricsWriter(workdir, resume_step=start)
 
     batches = pipeline.train_batches(dataset, batch_size=cfg.batch_size, seed=cfg.seed, start_step=start,
-                                     process_index=jax.process_index(), process_count=jax.process_count())
+                                     process_index=jax.process_index(), process_count=jax.process_count(),
+                                     num_workers=cfg.get("data_workers", 0))
     best, last_eval, status, message = {}, {}, "finished", ""
     progress = _progress(cfg, start)
     step, t_log, s_log = start, time.time(), start

@@ -45,3 +45,10 @@ def test_eval_batches_cover_the_split_once_with_padding_weights():
     assert weights.sum() == len(ds.eval) and len(weights) == 64 * len(batches)
     targets = np.concatenate([b["targets"] for b in batches])[weights > 0]
     np.testing.assert_array_equal(targets, [ds.eval[i]["targets"] for i in range(len(ds.eval))])
+
+
+def test_grain_worker_processes_give_the_same_batches():
+    ds = build_dataset(config("mlp_digits"))
+    threads = _targets(pipeline.train_batches(ds, batch_size=32, seed=5, start_step=3), 6)
+    workers = _targets(pipeline.train_batches(ds, batch_size=32, seed=5, start_step=3, num_workers=2), 6)
+    assert all(np.array_equal(x, y) for x, y in zip(threads, workers))

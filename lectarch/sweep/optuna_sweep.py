@@ -21,6 +21,7 @@ import os
 import pathlib
 import socket
 import sys
+import time
 import traceback
 import warnings
 
@@ -52,11 +53,23 @@ def default_storage(workdir: pathlib.Path) -> str:
 
 def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S) -> optuna.storages.RDBStorage:
     """A database storage with heartbeats, so trials of killed workers elsewhere are failed too."""
+    import random
+
+    import sqlalchemy.exc
+
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat_s,
-                                          grace_period=grace_s, heartbeat_stale_trial_callback=_retry_stale_trial)
+    for attempt in range(10):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat_s,
+                                                  grace_period=grace_s, heartbeat_stale_trial_callback=_retry_stale_trial)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):
+            # Workers starting together on a new database race to create its schema: the loser retries.
+            if attempt == 9:
+                raise
+            time.sleep(0.2 + random.random())
+    raise AssertionError("unreachable")
 
 
 def make_sampler(name: str, space: Space, seed: int | None = None) -> optuna.samplers.BaseSampler:

@@ -168,3 +168,25 @@ def test_trial_of_a_worker_that_stopped_sending_heartbeats_is_failed_and_retried
     assert retry.state.name == "WAITING" and retry.user_attrs["retry_of"] == 0
     assert retry.system_attrs["fixed_params"] == stale.params and retry.user_attrs["workdir"] == str(tmp_path / "trials" / "0000")
     assert counted_trials(study) == 0  # the retry replaces it
+
+
+def test_workers_sharing_one_storage_url_add_trials_to_one_study(tmp_path):
+    """Two `lectarch sweep` processes with the same --storage (as on two machines) fill one study."""
+    from tests.helpers import cli_env
+
+    storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    space = _space(tmp_path, """
+        def space(trial):
+            return {"learning_rate": trial.suggest_float("learning_rate", 1e-3, 1e-1, log=True)}
+    """)
+    cmd = [sys.executable, "-m", "lectarch", "sweep", "--config", CONFIG, "--space", str(space), "--storage", storage,
+           "--study-name", "shared", "--trials", "4", "--sampler", "random"] + [f"--config.{o}" for o in TINY]
+    workers = [subprocess.Popen(cmd + ["--workdir", str(tmp_path / f"machine{i}")], cwd=REPO, env=cli_env(1),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    for w in workers:
+        out, err = w.communicate(timeout=300)
+        assert w.returncode == 0, err
+    study = optuna.load_study(study_name="shared", storage=storage)
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(done) >= 4 and len({t.number for t in done}) == len(done)
+    assert len({t.params["learning_rate"] for t in done}) == len(done)

@@ -247,6 +247,9 @@ def summary(result: Result) -> str:
     if result.best_eval:
         metrics = ", ".join(f"{k}={v:.4f}" for k, v in result.best_eval.items() if k != "step")
         lines.append(f"best eval (step {result.best_eval['step']}): {metrics}")
+    if result.last_eval:
+        metrics = ", ".join(f"{k}={v:.4f}" for k, v in result.last_eval.items())
+        lines.append(f"last eval: {metrics}")
     w = result.workdir
     lines.append(f"outputs in {w}:")
     lines.append(f"  metrics     {w / 'metrics.jsonl'}")

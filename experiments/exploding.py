@@ -27,7 +27,7 @@ import jax
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-from lectarch.config import load_config  # noqa: E402
+from lectarch.experiment import load_config  # noqa: E402
 from lectarch.inspect.gradflow import path_names  # noqa: E402
 from lectarch.inspect.programs import build_programs  # noqa: E402
 from lectarch.inspect.report import Report  # noqa: E402

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def run_one(variant: str, seed: int, steps: int, workdir: pathlib.Path, extra: list[str]) -> dict:
-    from lectarch.config import load_config
+    from lectarch.experiment import load_config
     from lectarch.train.loop import train
 
     cfg = load_config(ROOT / "experiments" / "configs" / "lstm_variants.py",

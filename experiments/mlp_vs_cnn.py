@@ -22,7 +22,7 @@ CONFIGS = {"MLP": "mlp_digits", "CNN": "cnn_digits"}
 
 
 def run(seeds, workdir: pathlib.Path, extra: list[str]) -> dict:
-    from lectarch.config import load_config
+    from lectarch.experiment import load_config
     from lectarch.train.loop import train
 
     results = {}

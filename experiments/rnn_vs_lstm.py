@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def run_one(model: str, T: int, steps: int, workdir: pathlib.Path, extra: list[str]) -> dict:
-    from lectarch.config import load_config
+    from lectarch.experiment import load_config
     from lectarch.train.loop import train
 
     cfg = load_config(ROOT / "experiments" / "configs" / f"adding_{model}.py",

@@ -93,10 +93,9 @@ def main(argv=None) -> int:
     args, rest = p.parse_known_args(argv)
     overrides = [a.removeprefix("--config.") for a in rest]
 
-    from lectarch.cli.visualize import restore
-    from lectarch.config import load_config
-    from lectarch.data import build_dataset
+    from lectarch.experiment import load_config
     from lectarch.train.loop import train
+    from lectarch.train.restore import open_run
 
     cfg = load_config(args.config, overrides + ["progress=false"])
     workdir = pathlib.Path(args.workdir).absolute()
@@ -106,8 +105,8 @@ def main(argv=None) -> int:
         out = workdir / f"pool_{pool}"
         shutil.rmtree(out, ignore_errors=True)
         r = train(variant, out)
-        dataset = build_dataset(variant)
-        model, _ = restore(out, variant, dataset.spec, -1)
+        run = open_run(out)
+        dataset, model = run.dataset, run.model
         x = np.stack([e["inputs"] for e in dataset.eval])
         y = np.stack([e["targets"] for e in dataset.eval])
         results[pool] = measure(model, x, y, cfg.invariance.max_shift)

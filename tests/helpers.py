@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from lectarch.config import load_config
+from lectarch.experiment import load_config
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

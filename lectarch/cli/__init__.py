@@ -3,13 +3,16 @@
 Each command is a module ``lectarch/cli/<name>.py`` registered in ``COMMANDS`` that exposes
 ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args, overrides) -> int`` (an exit code);
 ``overrides`` are the ``--config.KEY=VALUE`` arguments. A ``ConfigError`` anywhere becomes a
-one-line message and exit code 2, with no traceback.
+one-line message and exit code 2, with no traceback; an error in the user's own config, space or
+plug-in file shows that file's lines and the error in a few lines. ``lectarch --debug COMMAND ...``
+(or ``--debug`` anywhere) prints the full traceback instead.
 """
 
 import argparse
 import difflib
 import importlib
 import sys
+import traceback
 
 from lectarch.config import ConfigError
 
@@ -46,6 +49,8 @@ def _help(modules: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     if not argv or argv[0] in ("-h", "--help"):
         print(_help(COMMANDS))
         return 0 if argv else 2
@@ -64,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(module.run(args, overrides) or 0)
     except ConfigError as e:
+        if debug:
+            traceback.print_exception(e)
         print(f"lectarch {name}: error: {e}", file=sys.stderr)
+        if "\n" in str(e) and not debug:
+            print("(run with --debug for the full traceback)", file=sys.stderr)
         return 2
 
 

@@ -7,7 +7,6 @@ the numbers; ``--show`` prints a few decoded examples beside their targets first
 """
 
 import json
-import pathlib
 import time
 
 HELP = "decode held-out sequences with a trained seq2seq checkpoint: exact-match accuracy (and BLEU)"
@@ -23,40 +22,15 @@ def add_arguments(p) -> None:
     p.epilog = "Override saved config values (e.g. data paths) with --config.KEY=VALUE."
 
 
-def restore_model(workdir: str | pathlib.Path, overrides: list[str] = ()):
-    """(config, dataset, model, step) of the workdir's latest checkpoint."""
-    import ml_collections
-
-    from lectarch.config import ConfigError
-    from lectarch.config.load import apply_overrides
-    from lectarch.data import build_dataset
-    from lectarch.train.checkpoint import Checkpointer
-    from lectarch.train.state import init_state, merge
-
-    workdir = pathlib.Path(workdir)
-    path = workdir / "config.json"
-    if not path.exists():
-        raise ConfigError(f"{workdir} has no config.json: is it a training workdir?")
-    cfg = ml_collections.ConfigDict(json.loads(path.read_text()))
-    apply_overrides(cfg, overrides)
-    dataset = build_dataset(cfg)
-    graphdef, state, _ = init_state(cfg, dataset.spec)
-    ckpt = Checkpointer(workdir / "checkpoints", async_save=False)
-    restored = ckpt.restore(state)
-    ckpt.close()
-    if restored is None:
-        raise ConfigError(f"{workdir / 'checkpoints'} holds no readable checkpoint")
-    state, _, step = restored
-    return cfg, dataset, merge(graphdef, state), step
-
-
 def run(args, overrides: list[str]) -> int:
     import numpy as np
 
     from lectarch.config import ConfigError
     from lectarch.models.decoding import beam_search, evaluate_decoding, greedy_decode, until_eos
+    from lectarch.train.restore import open_run
 
-    cfg, dataset, model, step = restore_model(args.workdir, overrides)
+    run = open_run(args.workdir, overrides=overrides)
+    cfg, dataset, model, step = run.cfg, run.dataset, run.model, run.step
     if not hasattr(model, "init_caches"):
         raise ConfigError(f"model {cfg.model.name!r} is not a sequence-to-sequence model")
     n = args.examples or len(dataset.eval)

@@ -1,4 +1,4 @@
-"""lectarch gradflow --config FILE [--workdir DIR] --out DIR [--probe layers,time,jacobian] [--times 1,10,50]
+"""lectarch gradflow (--config FILE | --workdir DIR) --out DIR [--probe layers,time,jacobian] [--times 1,10,50]
 
 Gradient-flow probes on one training batch, at initialisation or (``--workdir``) at the latest
 checkpoint of a run:
@@ -21,7 +21,7 @@ PROBES = ("layers", "time", "jacobian")
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--config", required=True, help="experiment file with get_config()")
+    p.add_argument("--config", default="", help="experiment file with get_config() (default: the --workdir's config.json)")
     p.add_argument("--out", required=True, help="folder for the PNGs, CSV/JSON files and TensorBoard images")
     p.add_argument("--workdir", default="", help="a training run's workdir: probe its latest checkpoint (default: init)")
     p.add_argument("--probe", default="auto", help="comma-separated subset of layers,time,jacobian (default: auto)")
@@ -47,9 +47,9 @@ def _probes(text: str, recurrent: bool) -> list[str]:
 
 
 def run(args, overrides: list[str]) -> int:
-    from lectarch.config import load_config
+    from lectarch.experiment import config_of
 
-    cfg = load_config(args.config, overrides)
+    cfg = config_of(args.config, args.workdir, overrides)
     from lectarch.inspect import timeflow
     from lectarch.inspect.gradflow import layer_probe
     from lectarch.inspect.programs import build_programs, restore_programs

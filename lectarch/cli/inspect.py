@@ -1,4 +1,4 @@
-"""lectarch inspect --config FILE [--what forward|grad|train_step|all] [--save DIR] [--hlo] [--jaxpr]
+"""lectarch inspect (--config FILE | --workdir DIR) [--what forward|grad|train_step|all] [--save DIR] [--hlo] [--jaxpr]
 
 For each chosen program of the experiment (the model's forward pass, the loss gradient, the whole
 train step): a histogram of the primitives in its jaxpr, then XLA's compiled FLOPs, bytes accessed,
@@ -15,7 +15,8 @@ HELP = "print and save the jaxprs, primitive histograms and compiled costs of an
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--config", required=True, help="experiment file with get_config()")
+    p.add_argument("--config", default="", help="experiment file with get_config()")
+    p.add_argument("--workdir", default="", help="instead of --config: a training workdir (its config.json)")
     p.add_argument("--what", default="all", choices=("forward", "grad", "train_step", "all"),
                    help="which program (default: all three)")
     p.add_argument("--save", default="", metavar="DIR", help="write jaxprs, histograms and costs to DIR")
@@ -40,9 +41,10 @@ def _data_context(mock: bool):
 
 
 def run(args, overrides: list[str]) -> int:
-    from lectarch.config import load_config
+    from lectarch.experiment import config_of
 
-    cfg = load_config(args.config, overrides)
+    cfg = config_of(args.config, args.workdir, overrides)
+    source = args.config or f"{args.workdir}/config.json"
     from lectarch.inspect.costs import format_costs, program_costs
     from lectarch.inspect.jaxpr import format_histogram, num_equations, primitive_histogram, program_jaxpr
     from lectarch.inspect.programs import WHATS, build_programs
@@ -56,12 +58,12 @@ def run(args, overrides: list[str]) -> int:
     for what in whats:
         jaxpr = program_jaxpr(programs, what)
         hist = primitive_histogram(jaxpr)
-        print(f"=== {what} ({args.config}, batch {_batch_size(programs)}) ===")
+        print(f"=== {what} ({source}, batch {_batch_size(programs)}) ===")
         if args.jaxpr:
             print(jaxpr)
         print(f"jaxpr: {num_equations(jaxpr)} equations ({len(jaxpr.jaxpr.eqns)} at top level)")
         print(format_histogram(hist, args.top))
-        record = {"what": what, "config": args.config, "num_equations": num_equations(jaxpr),
+        record = {"what": what, "config": source, "num_equations": num_equations(jaxpr),
                   "top_level_equations": len(jaxpr.jaxpr.eqns), "histogram": dict(hist.most_common())}
         if not args.no_compile:
             costs = program_costs(programs, what, sharded=args.sharded, keep_text=bool(save and args.hlo))

@@ -1,10 +1,11 @@
-"""lectarch receptive-field --config FILE [--size N] [--check] [--config.KEY=VALUE ...]"""
+"""lectarch receptive-field (--config FILE | --workdir DIR) [--size N] [--check] [--config.KEY=VALUE ...]"""
 
 HELP = "print the receptive field of every layer of a config's CNN (Araujo et al., Distill 2019)"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--config", required=True, help="experiment file, e.g. experiments/configs/alexnet_imagenette.py")
+    p.add_argument("--config", default="", help="experiment file, e.g. experiments/configs/alexnet_imagenette.py")
+    p.add_argument("--workdir", default="", help="instead of --config: a training workdir (its config.json)")
     p.add_argument("--size", type=int, default=0,
                    help="input side in pixels (default: config.data.image_size, else the dataset's images)")
     p.add_argument("--check", action="store_true",
@@ -41,13 +42,12 @@ def abstract_model(cfg, shape: tuple[int, int, int]):
 
 
 def run(args, overrides: list[str]) -> int:
-    from lectarch.config import ConfigError, load_config
+    from lectarch.config import ConfigError
+    from lectarch.experiment import config_of, resolve_parts
     from lectarch.ops import receptive_field as rf
 
-    from lectarch.models import model_module
-
-    cfg = load_config(args.config, overrides)
-    hook = getattr(model_module(cfg.model.name), "receptive_field_layers", None)
+    cfg = config_of(args.config, args.workdir, overrides)
+    hook = getattr(resolve_parts(cfg).model, "receptive_field_layers", None)
     if hook is None:
         raise ConfigError(f"model {cfg.model.name!r} has no convolution/pooling layers to compute receptive fields "
                           f"of (its module has no receptive_field_layers(model))")

@@ -39,7 +39,8 @@ def run(args, overrides: list[str]) -> int:
 
 
 def _run_vmapped(args, overrides: list[str]) -> int:
-    from lectarch.config import ConfigError, load_config
+    from lectarch.config import ConfigError
+    from lectarch.experiment import load_config
     from lectarch.sweep.space import load_space
     from lectarch.sweep.vmapped import train_vmapped
 

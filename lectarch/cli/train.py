@@ -19,7 +19,7 @@ def run(args, overrides: list[str]) -> int:
     from lectarch.train import distributed
 
     distributed.initialize_from_flags(args)  # before anything touches a device
-    from lectarch.config import load_config
+    from lectarch.experiment import load_config
 
     cfg = load_config(args.config, overrides)  # validated before anything is built or compiled
     from lectarch.train.loop import summary, train

@@ -9,77 +9,30 @@ def add_arguments(p) -> None:
     p.add_argument("--index", type=int, default=0, help="which eval example the pictures show")
 
 
-def saved_config(workdir):
-    """The validated config a workdir was trained with (its ``config.json``)."""
-    import json
-
-    import ml_collections
-
-    from lectarch.config import ConfigError, validate
-
-    path = workdir / "config.json"
-    if not path.is_file():
-        raise ConfigError(f"{workdir} has no config.json: is it a workdir written by `lectarch train`?")
-    cfg = ml_collections.ConfigDict(json.loads(path.read_text()))
-    validate(cfg)
-    return cfg
-
-
-def restore(workdir, cfg, spec, step: int):
-    """``(model, step)``: the model of the given (or latest good) checkpoint."""
-    import orbax.checkpoint as ocp
-
-    from lectarch.config import ConfigError
-    from lectarch.train.checkpoint import Checkpointer
-    from lectarch.train.state import init_state, merge
-
-    graphdef, state, _ = init_state(cfg, spec)
-    ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=cfg.get("max_to_keep", 3), async_save=False)
-    try:
-        steps = sorted(ckpt.manager.all_steps())
-        if not steps:
-            raise ConfigError(f"{workdir / 'checkpoints'} holds no checkpoint")
-        if step < 0:
-            restored = ckpt.restore(state)
-            if restored is None:
-                raise ConfigError(f"no checkpoint in {workdir / 'checkpoints'} could be restored")
-            state, _, step = restored
-        else:
-            if step not in steps:
-                raise ConfigError(f"--step={step}: no such checkpoint in {workdir / 'checkpoints'} (have {steps})")
-            import jax
-
-            abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
-            state = ckpt.manager.restore(step, args=ocp.args.Composite(
-                state=ocp.args.StandardRestore(abstract), data=ocp.args.JsonRestore())).state
-    finally:
-        ckpt.close()
-    return merge(graphdef, state), step
-
-
 def run(args, overrides: list[str]) -> int:
     import pathlib
 
     import numpy as np
 
     from lectarch.config import ConfigError
-    from lectarch.data import build_dataset, pipeline
-    from lectarch.models import model_module
+    from lectarch.data import pipeline
+    from lectarch.experiment import resolve_parts, saved_config
     from lectarch.train.metrics import save_png
+    from lectarch.train.restore import open_run
 
     if overrides:
         raise ConfigError("visualize takes no --config overrides: it uses the workdir's config.json")
     workdir = pathlib.Path(args.workdir).absolute()
     cfg = saved_config(workdir)
-    hook = getattr(model_module(cfg.model.name), "pictures", None)
+    hook = getattr(resolve_parts(cfg).model, "pictures", None)
     if hook is None:
         raise ConfigError(f"model {cfg.model.name!r} draws no pictures (its module has no pictures(model, inputs))")
-    dataset = build_dataset(cfg)
-    if not 0 <= args.index < len(dataset.eval):
-        raise ConfigError(f"--index={args.index} is out of range: the eval split has {len(dataset.eval)} examples")
-    model, step = restore(workdir, cfg, dataset.spec, args.step)
-    example = pipeline._stack([dataset.eval[args.index]])
-    images = hook(model, example["inputs"])
+    run = open_run(workdir, None if args.step < 0 else args.step)
+    if not 0 <= args.index < len(run.dataset.eval):
+        raise ConfigError(f"--index={args.index} is out of range: the eval split has {len(run.dataset.eval)} examples")
+    example = pipeline._stack([run.dataset.eval[args.index]])
+    images = hook(run.model, example["inputs"])
+    step = run.step
 
     from tensorboardX import SummaryWriter
 

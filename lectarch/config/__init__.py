@@ -1,13 +1,14 @@
 """Experiment configs: one ml_collections ``get_config()`` file per experiment.
 
-``load_config(path, overrides)`` reads the file, applies ``--config.KEY=VALUE`` overrides (unknown
-keys are errors naming the closest valid key) and validates every value against ``rules`` before
-anything is compiled.
+``read_config_file(path)`` reads the file (or a workdir's ``config.json``), ``apply_overrides``
+applies ``--config.KEY=VALUE`` strings (unknown keys are errors naming the closest valid key), and
+``modules.resolve`` finds the module behind a model, dataset or objective name. Validation against
+the rules of those modules, and ``load_config``, live at the edge in ``lectarch.experiment``, so this
+package imports no model, dataset or trainer.
 """
 
 from lectarch.config.defaults import base_config
 from lectarch.config.errors import ConfigError
-from lectarch.config.load import apply_overrides, load_config
-from lectarch.config.validate import validate
+from lectarch.config.load import apply_overrides, read_config_file, read_config_json
 
-__all__ = ["ConfigError", "apply_overrides", "base_config", "load_config", "validate"]
+__all__ = ["ConfigError", "apply_overrides", "base_config", "read_config_file", "read_config_json"]

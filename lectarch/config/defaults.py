@@ -21,6 +21,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.log_grad_norms = False  # per-parameter-group gradient norms in metrics.jsonl
     c.pictures = True  # model pictures (filters, attention, ...) at eval steps, when the model has them
     c.progress = True  # console progress bar
+    c.import_path = ""  # folder whose modules config.model.name etc. may name (set to the config file's folder)
 
     c.optimizer = ml_collections.ConfigDict()
     c.optimizer.name = "adam"

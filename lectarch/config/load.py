@@ -1,15 +1,19 @@
-"""Read a config file, apply command-line overrides, lock it."""
+"""Read a config file or a saved ``config.json``; apply command-line overrides.
+
+Validation needs the model, dataset and objective modules, so it lives at the edge:
+``lectarch.experiment.load_config`` reads, overrides, validates and locks.
+"""
 
 import ast
 import difflib
-import importlib.util
+import json
 import pathlib
 from collections.abc import Sequence
 
 import ml_collections
 
 from lectarch.config.errors import ConfigError
-from lectarch.config.validate import validate
+from lectarch.config.user_code import add_import_path, exec_file, run_user_code
 
 
 def _flat_keys(cfg: ml_collections.ConfigDict, prefix: str = "") -> list[str]:
@@ -22,17 +26,39 @@ def _flat_keys(cfg: ml_collections.ConfigDict, prefix: str = "") -> list[str]:
 
 
 def read_config_file(path: str | pathlib.Path) -> ml_collections.ConfigDict:
+    """The config of an experiment file's ``get_config()``, or of a workdir's ``config.json``.
+
+    The file's folder becomes importable (as Python does for a script), so a config can name a model,
+    dataset or objective module that sits beside it; the folder is recorded as ``import_path``, so a
+    ``config.json`` written from this config finds the same modules again.
+    """
     path = pathlib.Path(path)
+    if path.is_dir():
+        raise ConfigError(f"config file {str(path)!r} is a directory, not a file with get_config()")
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
-    spec = importlib.util.spec_from_file_location(f"_lectarch_config_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    if path.suffix == ".json":
+        return read_config_json(path)
+    module = exec_file(path, "_lectarch_config_")
     if not hasattr(module, "get_config"):
         raise ConfigError(f"config file {str(path)!r} has no get_config() function")
-    cfg = module.get_config()
+    cfg = run_user_code(path, "get_config() of", module.get_config)
     if not isinstance(cfg, ml_collections.ConfigDict):
         raise ConfigError(f"{str(path)!r}: get_config() must return an ml_collections.ConfigDict")
+    if not cfg.get("import_path"):
+        with cfg.unlocked():
+            cfg.import_path = str(path.resolve().parent)
+    return cfg
+
+
+def read_config_json(path: str | pathlib.Path) -> ml_collections.ConfigDict:
+    """A config saved as JSON (a workdir's ``config.json``); its ``import_path`` becomes importable."""
+    path = pathlib.Path(path)
+    try:
+        cfg = ml_collections.ConfigDict(json.loads(path.read_text()))
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"{str(path)!r} is not a readable config ({type(e).__name__}: {e})") from None
+    add_import_path(cfg.get("import_path", ""))
     return cfg
 
 
@@ -89,13 +115,4 @@ def apply_overrides(cfg: ml_collections.ConfigDict, overrides: Sequence[str]) ->
             raise ConfigError(f"config.{key} is a group; set one of its keys instead")
         with node.unlocked():
             node[leaf] = _parse_value(key, text, current)
-    return cfg
-
-
-def load_config(path: str | pathlib.Path, overrides: Sequence[str] = ()) -> ml_collections.ConfigDict:
-    """The experiment's config, overridden, validated and locked."""
-    cfg = read_config_file(path)
-    cfg.lock()
-    apply_overrides(cfg, overrides)
-    validate(cfg)
     return cfg

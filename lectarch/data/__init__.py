@@ -1,18 +1,18 @@
 """Datasets: one contract (``lectarch.data.spec.Dataset``), one registry, one pipeline.
 
-A dataset module ``lectarch/data/<file>.py`` registered in ``DATASETS`` exposes
+A dataset module, built in (``DATASETS``) or named by its module path in ``config.data.name``, exposes
 ``build(data_cfg, seed) -> Dataset``, and optionally ``CONFIG_RULES`` and ``validate_config`` as
 model modules do. Its splits are ``grain.MapDataset``s of dicts with ``inputs`` and ``targets``.
 """
 
-import importlib
 import types
 
 import ml_collections
 
+from lectarch.config.modules import resolve
 from lectarch.data.spec import DataSpec, Dataset
 
-# config.data.name -> module that builds it. Add one line per new dataset.
+# Built-in config.data.name -> module that builds it; any other name is imported as a module path.
 DATASETS = {
     "seq2seq_tasks": "lectarch.data.seq2seq_tasks",
     "translation": "lectarch.data.translation",
@@ -29,7 +29,7 @@ DATASETS = {
 
 
 def dataset_module(name: str) -> types.ModuleType:
-    return importlib.import_module(DATASETS[name])
+    return resolve("data", name, DATASETS)
 
 
 def build_dataset(cfg: ml_collections.ConfigDict) -> Dataset:

@@ -21,7 +21,9 @@ from flax import nnx
 
 from lectarch.data import build_dataset, pipeline
 from lectarch.data.spec import Dataset
-from lectarch.train.objectives import Objective, get_objective
+from lectarch.experiment import build_objective
+from lectarch.train.objectives import Objective
+from lectarch.train.restore import restore_state
 from lectarch.train.state import TrainState, init_state
 from lectarch.train.step import make_loss_fn, make_train_step, step_key
 
@@ -70,11 +72,6 @@ def _is_abstract(x) -> bool:
     return isinstance(x, jax.ShapeDtypeStruct)
 
 
-def objective_of(cfg: ml_collections.ConfigDict) -> Objective:
-    smoothing = cfg.get("label_smoothing", 0.0)
-    return get_objective(cfg.objective, **({"label_smoothing": smoothing} if smoothing else {}))
-
-
 def abstract_batch(dataset: Dataset, batch_size: int, seed: int = 0) -> dict:
     """Shapes and dtypes of one global training batch (one augmented element, stacked ``batch_size`` times)."""
     element = pipeline.train_stream(dataset, seed)[0]
@@ -98,28 +95,14 @@ def build_programs(cfg: ml_collections.ConfigDict, *, concrete: bool = False, ba
     else:
         state = jax.eval_shape(make_state)
         batch = abstract_batch(dataset, batch_size, cfg.seed)
-    return Programs(cfg=cfg, graphdef=built["graphdef"], tx=built["tx"], objective=objective_of(cfg),
+    return Programs(cfg=cfg, graphdef=built["graphdef"], tx=built["tx"], objective=build_objective(cfg),
                     state=state, batch=batch, dataset=dataset)
 
 
-def restore_programs(programs: Programs, workdir: str) -> tuple[Programs, int]:
-    """The same programs at the parameters of ``workdir``'s latest good checkpoint, and its step."""
-    import pathlib
-
-    from lectarch.config import ConfigError
-    from lectarch.train.checkpoint import Checkpointer
-
+def restore_programs(programs: Programs, workdir: str, step: int | None = None) -> tuple[Programs, int]:
+    """The same programs at the parameters of ``workdir``'s checkpoint ``step`` (default: the latest
+    good one), and its step."""
     if _is_abstract(programs.state.step):
         raise ValueError("restore_programs needs concrete programs (build_programs(..., concrete=True))")
-    directory = pathlib.Path(workdir) / "checkpoints"
-    if not directory.is_dir():
-        raise ConfigError(f"--workdir {workdir}: no checkpoints folder (train with `lectarch train` first)")
-    ckpt = Checkpointer(directory, async_save=False)
-    try:
-        restored = ckpt.restore(programs.state)
-    finally:
-        ckpt.close()
-    if restored is None:
-        raise ConfigError(f"--workdir {workdir}: no readable checkpoint in {directory}")
-    state, _, step = restored
+    state, step = restore_state(workdir, programs.state, step)
     return dataclasses.replace(programs, state=state), step

@@ -1,6 +1,7 @@
 """Every model is built the same way: ``build_model(config, spec, rngs)``.
 
-The contract for a model module ``lectarch/models/<file>.py`` registered in ``MODELS``:
+The contract for a model module, built in (``MODELS``) or named by its module path in
+``config.model.name`` (e.g. ``my_project.gru``; see ``lectarch.config.modules``):
 
 - ``build(model_cfg, spec: DataSpec, rngs: nnx.Rngs) -> nnx.Module``;
 - the module's ``__call__(inputs, *, train: bool = False, rngs: nnx.Rngs | None = None)`` returns
@@ -14,15 +15,15 @@ The contract for a model module ``lectarch/models/<file>.py`` registered in ``MO
 The trainer and the inspection tools know nothing else about a model.
 """
 
-import importlib
 import types
 
 import ml_collections
 from flax import nnx
 
+from lectarch.config.modules import resolve
 from lectarch.data.spec import DataSpec
 
-# config.model.name -> module that builds it. Add one line per new model.
+# Built-in config.model.name -> module that builds it; any other name is imported as a module path.
 MODELS = {
     "transformer": "lectarch.models.transformer",
     "mlp": "lectarch.models.mlp",
@@ -34,7 +35,7 @@ MODELS = {
 
 
 def model_module(name: str) -> types.ModuleType:
-    return importlib.import_module(MODELS[name])
+    return resolve("model", name, MODELS)
 
 
 def build_model(cfg: ml_collections.ConfigDict, spec: DataSpec, rngs: nnx.Rngs) -> nnx.Module:

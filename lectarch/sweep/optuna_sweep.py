@@ -28,7 +28,8 @@ import warnings
 import numpy as np
 import optuna
 
-from lectarch.config import ConfigError, load_config
+from lectarch.config import ConfigError
+from lectarch.experiment import load_config
 from lectarch.sweep.space import Space, as_overrides, load_space
 
 HEARTBEAT_S, GRACE_S = 20, 90

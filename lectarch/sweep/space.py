@@ -18,12 +18,12 @@ and optionally::
 """
 
 import dataclasses
-import importlib.util
 import pathlib
 from collections.abc import Callable
 from typing import Any
 
 from lectarch.config import ConfigError
+from lectarch.config.user_code import exec_file
 
 SAMPLERS = ("grid", "random", "tpe")
 
@@ -57,9 +57,7 @@ def load_space(path: str | pathlib.Path) -> Space:
     path = pathlib.Path(path)
     if not path.is_file():
         raise ConfigError(f"space file {str(path)!r} does not exist")
-    spec = importlib.util.spec_from_file_location(f"_lectarch_space_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = exec_file(path, "_lectarch_space_")
     fn = getattr(module, "space", None)
     if not callable(fn):
         raise ConfigError(f"space file {str(path)!r} has no space(trial) function")

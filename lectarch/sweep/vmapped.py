@@ -17,6 +17,7 @@ Optuna sweep instead. Each trial logs its own run: ``<workdir>/trial_NNN/metrics
 TensorBoard), with its full config in ``config.json`` and ``hyperparameters.json``.
 """
 
+import functools
 import json
 import math
 import pathlib
@@ -28,9 +29,10 @@ import optax
 
 from lectarch.config import ConfigError
 from lectarch.data import build_dataset, pipeline
+from lectarch.experiment import build_objective
+from lectarch.train.evaluate import eval_sums, means
 from lectarch.train.metrics import MetricsWriter
-from lectarch.train.objectives import get_objective
-from lectarch.train.optim import _base, schedule
+from lectarch.train.optim import chain, schedule
 from lectarch.train.state import TrainState, init_state
 from lectarch.train.step import make_eval_step, make_train_step
 
@@ -59,25 +61,22 @@ def _threshold(x: float) -> float:
 
 
 def trial_optimizer(cfg: ml_collections.ConfigDict) -> optax.GradientTransformation:
-    """The optimiser of ``lectarch.train.optim.optimizer(cfg)`` with every scalar in its state.
+    """``lectarch.train.optim.chain`` with every scalar in its state, then the shared schedule's shape.
 
-    Same order: elementwise clip, global-norm clip, weight decay (adamw: inside adam), the base
-    optimiser at ``learning_rate``, then the shared schedule's shape (the schedule at rate 1).
+    Same parts as ``optim.optimizer(cfg)``; a clip that is off (0) becomes a threshold of +inf and
+    weight decay 0 adds nothing, so every trial runs the same program.
     """
-    o = cfg.optimizer
+    injected = optax.inject_hyperparams(functools.partial(chain, cfg.optimizer))(
+        learning_rate=float(cfg.learning_rate), weight_decay=float(cfg.optimizer.weight_decay),
+        global_norm=_threshold(cfg.clip.global_norm), elementwise=_threshold(cfg.clip.elementwise))
+    return optax.chain(injected, optax.scale_by_schedule(schedule(_unit_rate(cfg))))
 
-    def make(learning_rate, weight_decay, global_norm, elementwise):
-        chain = [optax.clip(elementwise), optax.clip_by_global_norm(global_norm)]
-        if o.name == "adamw":
-            return optax.chain(*chain, optax.adamw(learning_rate, b1=o.b1, b2=o.b2, eps=o.eps, weight_decay=weight_decay))
-        return optax.chain(*chain, optax.add_decayed_weights(weight_decay), _base(o.name, o)(learning_rate))
 
+def _unit_rate(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """``cfg`` at learning rate 1: its schedule is the shape each trial's own rate is scaled by."""
     unit = ml_collections.ConfigDict(cfg.to_dict())
     unit.learning_rate = 1.0
-    injected = optax.inject_hyperparams(make)(
-        learning_rate=float(cfg.learning_rate), weight_decay=float(o.weight_decay),
-        global_norm=_threshold(cfg.clip.global_norm), elementwise=_threshold(cfg.clip.elementwise))
-    return optax.chain(injected, optax.scale_by_schedule(schedule(unit)))
+    return unit
 
 
 def init_trials(cfg: ml_collections.ConfigDict, trials: list[dict], spec) -> tuple:
@@ -99,10 +98,8 @@ def init_trials(cfg: ml_collections.ConfigDict, trials: list[dict], spec) -> tup
 
 def effective_learning_rate(cfg: ml_collections.ConfigDict, state_K: TrainState) -> jax.Array:
     """Each trial's learning rate at its current step, ``learning_rate * schedule_t`` (shape K)."""
-    unit = ml_collections.ConfigDict(cfg.to_dict())
-    unit.learning_rate = 1.0
     lr_K = state_K.opt_state[0].hyperparams["learning_rate"]
-    return lr_K * jax.vmap(schedule(unit))(state_K.step)
+    return lr_K * jax.vmap(schedule(_unit_rate(cfg)))(state_K.step)
 
 
 def make_vmapped_step(graphdef, tx: optax.GradientTransformation, objective, *, batch_per_trial: bool):
@@ -132,15 +129,10 @@ def _batches(cfg, trials, seeds):
 
 
 def evaluate_K(eval_K, state_K, dataset, batch_size: int) -> list[dict]:
-    totals, weight = {}, 0.0
-    for batch in pipeline.eval_batches(dataset, batch_size=batch_size):
-        sums, w = eval_K(state_K, batch)
-        for k, v in sums.items():
-            totals[k] = totals.get(k, 0.0) + v
-        weight += w
-    totals, weight = jax.device_get((totals, weight))
-    num = len(next(iter(totals.values())))
-    return [{k: float(v[i]) / max(float(weight[i]), 1e-12) for k, v in totals.items()} for i in range(num)]
+    """Each trial's eval metrics: the trainer's eval sums, with a leading trial axis."""
+    m = means(*eval_sums(eval_K, state_K, pipeline.eval_batches(dataset, batch_size=batch_size)))
+    num = len(next(iter(m.values())))
+    return [{k: float(v[i]) for k, v in m.items()} for i in range(num)]
 
 
 def train_vmapped(cfg: ml_collections.ConfigDict, trials: list[dict], workdir: str | pathlib.Path) -> list[dict]:
@@ -151,7 +143,7 @@ def train_vmapped(cfg: ml_collections.ConfigDict, trials: list[dict], workdir: s
     seeds = [int(hp.get("seed", cfg.seed)) for hp in trials]
     dataset = build_dataset(cfg)
     graphdef, state_K, tx = init_trials(cfg, trials, dataset.spec)
-    objective = get_objective(cfg.objective)
+    objective = build_objective(cfg)
     train_K = make_vmapped_step(graphdef, tx, objective, batch_per_trial=len(set(seeds)) > 1)
     eval_K = make_vmapped_eval(graphdef, objective)
     writers = []

@@ -30,14 +30,18 @@ class Checkpointer:
     def latest_step(self) -> int | None:
         return self.manager.latest_step()
 
-    def restore(self, target: TrainState) -> tuple[TrainState, dict, int] | None:
-        """The newest checkpoint that restores cleanly into ``target``'s structure and shardings.
+    def restore(self, target: TrainState, step: int | None = None) -> tuple[TrainState, dict, int] | None:
+        """The newest checkpoint (or checkpoint ``step``) that restores cleanly into ``target``'s
+        structure and shardings.
 
         A checkpoint that fails to restore is reported, moved aside to ``<dir>-corrupt/<step>``
         (so the run can save that step again) and skipped.
         """
         abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
-        for step in sorted(self.manager.all_steps(), reverse=True):
+        steps = sorted(self.manager.all_steps(), reverse=True)
+        if step is not None:
+            steps = [s for s in steps if s == step]
+        for step in steps:
             try:
                 restored = self.manager.restore(step, args=ocp.args.Composite(
                     state=ocp.args.StandardRestore(abstract), data=ocp.args.JsonRestore()))

@@ -17,13 +17,14 @@ import jax
 import ml_collections
 
 from lectarch.config import ConfigError
-from lectarch.data import build_dataset, pipeline
+from lectarch.data import pipeline
+from lectarch.experiment import build_objective
 from lectarch.models import model_module
-from lectarch.train import sharding
+from lectarch.train import restore, sharding
 from lectarch.train.checkpoint import Checkpointer
+from lectarch.train.evaluate import eval_sums, means
 from lectarch.train.metrics import MetricsWriter
-from lectarch.train.objectives import get_objective
-from lectarch.train.state import count_params, init_state, merge
+from lectarch.train.state import count_params, merge
 from lectarch.train.step import make_eval_step, make_train_step
 
 # Changing these on resume would not fit the saved state (or would silently change the run).
@@ -95,19 +96,10 @@ def _is_boundary(step: int, every: int, last: int) -> bool:
     return step % every == 0 or step == last
 
 
-def _summarise(totals: dict, weight: float) -> dict:
-    return {k: float(v) / max(weight, 1e-12) for k, v in totals.items()}
-
-
 def evaluate(eval_step, mesh, state, dataset, batch_size: int) -> dict:
-    totals, weight = {}, 0.0
-    for local in pipeline.eval_batches(dataset, batch_size=batch_size, process_index=jax.process_index(),
-                                       process_count=jax.process_count()):
-        sums, w = eval_step(state, sharding.global_batch(mesh, local))
-        for k, v in sums.items():
-            totals[k] = totals.get(k, 0.0) + v
-        weight += w
-    return _summarise(jax.device_get(totals), float(weight))
+    batches = pipeline.eval_batches(dataset, batch_size=batch_size, process_index=jax.process_index(),
+                                    process_count=jax.process_count())
+    return means(*eval_sums(eval_step, state, (sharding.global_batch(mesh, b) for b in batches)))
 
 
 def _better(new: dict, best: dict) -> bool:
@@ -147,19 +139,12 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
     workdir.mkdir(parents=True, exist_ok=True)
     _check_resume_config(workdir, cfg)
 
-    mesh = sharding.make_mesh(cfg.get("num_devices", 0))
-    shards = sharding.num_data_shards(mesh)
-    for key in ("batch_size", "eval_batch_size"):
-        if cfg[key] % shards:
-            raise ConfigError(f"config.{key}={cfg[key]} is out of range: must be a multiple of the "
-                              f"{shards} devices of the data mesh")
-    dataset = build_dataset(cfg)
-    graphdef, state, tx = init_state(cfg, dataset.spec)
+    run = restore.build(cfg)
+    mesh, dataset, graphdef, state = run.mesh, run.dataset, run.graphdef, run.state
     num_params = count_params(state)
-    state = sharding.place_state(mesh, state)
-    objective = get_objective(cfg.objective, **({"label_smoothing": cfg.label_smoothing}
-                                                if cfg.get("label_smoothing", 0.0) else {}))
-    train_step = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, objective, cfg.get("log_grad_norms", False)))
+    objective = build_objective(cfg)
+    train_step = sharding.jit_train_step(mesh, make_train_step(graphdef, run.tx, objective,
+                                                               cfg.get("log_grad_norms", False)))
     eval_step = sharding.jit_eval_step(mesh, make_eval_step(graphdef, objective))
 
     ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=cfg.get("max_to_keep", 3))

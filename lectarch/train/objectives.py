@@ -1,5 +1,9 @@
 """Losses and metrics, chosen by ``config.objective``; the trainer knows nothing else of a task.
 
+``config.objective`` is a built-in name below or a module path; either way the module's
+``build(cfg) -> Objective`` makes the function (``lectarch.experiment.build_objective``), with the
+config's ``label_smoothing`` where the objective takes it.
+
 An objective is ``fn(outputs, batch) -> (loss, metrics, weight)``: ``loss`` is the weighted mean
 over the batch, ``metrics`` a dict of weighted means (``loss`` included), ``weight`` the total
 weight, so evaluation can combine batches exactly. Rows with ``batch["weight"] == 0`` (padding of
@@ -9,9 +13,13 @@ the last eval batch) and targets with ``batch["mask"] == 0`` (padded time steps)
 import math
 from collections.abc import Callable
 
+import ml_collections
+
 import jax
 import jax.numpy as jnp
 import optax
+
+from lectarch.config.errors import ConfigError
 
 Objective = Callable[[jax.Array, dict], tuple[jax.Array, dict[str, jax.Array], jax.Array]]
 
@@ -70,6 +78,19 @@ OBJECTIVES: dict[str, Objective] = {
 }
 
 
-def get_objective(name: str, **kwargs) -> Objective:
-    fn = OBJECTIVES[name]
-    return (lambda outputs, batch: fn(outputs, batch, **kwargs)) if kwargs else fn
+SMOOTHED = ("classification", "tokens")  # the built-ins that take label_smoothing
+
+
+def build(cfg: ml_collections.ConfigDict) -> Objective:
+    """The built-in objective ``cfg.objective``, with ``cfg.label_smoothing`` where it applies."""
+    fn = OBJECTIVES[cfg.objective]
+    smoothing = float(cfg.get("label_smoothing", 0.0))
+    if not smoothing:
+        return fn
+    return lambda outputs, batch: fn(outputs, batch, label_smoothing=smoothing)
+
+
+def validate_config(cfg: ml_collections.ConfigDict) -> None:
+    if cfg.get("label_smoothing", 0.0) and cfg.objective not in SMOOTHED:
+        raise ConfigError(f"config.label_smoothing={cfg.label_smoothing!r} is not allowed with "
+                          f"objective {cfg.objective!r}: only {', '.join(SMOOTHED)} smooth labels")

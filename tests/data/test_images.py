@@ -17,7 +17,8 @@ def _cfg(tfds_name: str, *overrides):
     cfg = config("cnn_digits")
     with cfg.unlocked():
         cfg.data = images.default_config(tfds_name)
-    from lectarch.config import apply_overrides, validate
+    from lectarch.config import apply_overrides
+    from lectarch.experiment import validate
 
     apply_overrides(cfg, [o.removeprefix("--config.") for o in overrides])
     validate(cfg)

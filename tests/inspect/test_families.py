@@ -7,7 +7,7 @@ import jax
 import numpy as np
 import pytest
 
-from lectarch.config import load_config
+from lectarch.experiment import load_config
 from lectarch.data import pipeline
 from lectarch.inspect import timeflow
 from lectarch.inspect.gradflow import layer_probe

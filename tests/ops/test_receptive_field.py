@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lectarch.cli.receptive_field import abstract_model, input_shape
-from lectarch.config import load_config
+from lectarch.experiment import load_config
 from lectarch.config.load import read_config_file
 from lectarch.models import MODELS, model_module
 from lectarch.ops import receptive_field as rf

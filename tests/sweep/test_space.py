@@ -7,7 +7,8 @@ import optuna
 import pytest
 
 from lectarch.cli import sweep as sweep_command
-from lectarch.config import ConfigError, load_config
+from lectarch.config import ConfigError
+from lectarch.experiment import load_config
 from lectarch.sweep.optuna_sweep import make_pruner, make_sampler
 from lectarch.sweep.space import as_overrides, load_space
 from tests.helpers import REPO

@@ -14,7 +14,7 @@ import time
 import argparse
 
 from lectarch.cli import train as train_command
-from lectarch.config import load_config
+from lectarch.experiment import load_config
 from lectarch.train.loop import train
 
 if __name__ == "__main__":

@@ -1,0 +1,89 @@
+"""An experiment's config and the modules it names: where config, models, data and objectives meet.
+
+``load_config(path, overrides)`` reads an experiment file (or a workdir's ``config.json``), applies
+``--config.KEY=VALUE`` overrides, validates every value and locks the config. ``resolve_parts(cfg)``
+finds the model, dataset and objective modules (built in, or a module path such as ``my_project.gru``;
+see ``lectarch.config.modules``), and ``build_objective(cfg)`` is the one place an objective is made.
+This module sits at the edge, so ``lectarch.config`` imports no model, dataset or trainer.
+"""
+
+import dataclasses
+import pathlib
+import types
+from collections.abc import Sequence
+
+import ml_collections
+
+from lectarch.config import ConfigError, apply_overrides, read_config_file
+from lectarch.config.modules import resolve
+from lectarch.config.rules import OneOf
+from lectarch.config.validate import check_common, check_rules
+from lectarch.data import dataset_module
+from lectarch.models import model_module
+from lectarch.train import objectives, optim
+from lectarch.train.objectives import Objective
+
+# Built-in config.objective names; any other name is imported as a module path.
+OBJECTIVES = {name: objectives.__name__ for name in objectives.OBJECTIVES}
+
+
+@dataclasses.dataclass(frozen=True)
+class Parts:
+    """The modules behind ``config.model.name``, ``config.data.name`` and ``config.objective``."""
+
+    model: types.ModuleType
+    data: types.ModuleType
+    objective: types.ModuleType
+
+
+def resolve_parts(cfg: ml_collections.ConfigDict) -> Parts:
+    return Parts(model=model_module(cfg.model.name), data=dataset_module(cfg.data.name),
+                 objective=resolve("objective", cfg.objective, OBJECTIVES))
+
+
+def build_objective(cfg: ml_collections.ConfigDict) -> Objective:
+    """The config's objective (with its ``label_smoothing``): used by training, inspection and sweeps."""
+    return resolve("objective", cfg.objective, OBJECTIVES).build(cfg)
+
+
+def validate(cfg: ml_collections.ConfigDict) -> None:
+    """Raise ``ConfigError`` (one line: key, value, allowed range) for the first bad value."""
+    check_common(cfg)
+    OneOf(tuple(optim.OPTIMIZERS)).check("optimizer.name", cfg.optimizer.name)
+    OneOf(optim.SCHEDULES).check("schedule.name", cfg.schedule.name)
+    parts = resolve_parts(cfg)
+    check_rules(cfg, getattr(parts.model, "CONFIG_RULES", {}), "model.")
+    check_rules(cfg, getattr(parts.data, "CONFIG_RULES", {}), "data.")
+    for module in (parts.model, parts.data, parts.objective):
+        hook = getattr(module, "validate_config", None)
+        if hook is not None:
+            hook(cfg)
+
+
+def load_config(path: str | pathlib.Path, overrides: Sequence[str] = ()) -> ml_collections.ConfigDict:
+    """The experiment's config (a ``get_config()`` file or a ``config.json``), overridden, validated, locked."""
+    cfg = read_config_file(path)
+    cfg.lock()
+    apply_overrides(cfg, overrides)
+    validate(cfg)
+    return cfg
+
+
+def saved_config(workdir: str | pathlib.Path, overrides: Sequence[str] = ()) -> ml_collections.ConfigDict:
+    """The validated config a training workdir was written with (its ``config.json``)."""
+    path = pathlib.Path(workdir) / "config.json"
+    if not path.is_file():
+        raise ConfigError(f"{workdir} has no config.json: is it a workdir written by `lectarch train`?")
+    return load_config(path, overrides)
+
+
+def config_of(config: str = "", workdir: str = "", overrides: Sequence[str] = ()) -> ml_collections.ConfigDict:
+    """A command's config: the experiment file ``config`` if given, else ``workdir``'s ``config.json``."""
+    if config:
+        return load_config(config, overrides)
+    if workdir:
+        return saved_config(workdir, overrides)
+    raise ConfigError("give --config FILE (an experiment file) or --workdir DIR (a training workdir)")
+
+
+__all__ = ["OBJECTIVES", "Parts", "build_objective", "config_of", "load_config", "resolve_parts", "saved_config", "validate"]

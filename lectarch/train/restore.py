@@ -63,7 +63,7 @@ def restore_state(workdir: str | pathlib.Path, state: TrainState, step: int | No
     (default: the latest good one), and that step."""
     directory = pathlib.Path(workdir) / "checkpoints"
     if not directory.is_dir():
-        raise ConfigError(f"{workdir} has no checkpoints folder: train it with `lectarch train` first")
+        raise ConfigError(f"{workdir} holds no checkpoint (no checkpoints folder): train it with `lectarch train` first")
     ckpt = Checkpointer(directory, async_save=False)
     try:
         restored = ckpt.restore(state, step=step)

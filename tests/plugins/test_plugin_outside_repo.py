@@ -18,7 +18,10 @@ FAST = ["--config.log_every=2", "--config.eval_every=4", "--config.checkpoint_ev
 
 def _lectarch(cwd: pathlib.Path, *args: str) -> subprocess.CompletedProcess:
     script = shutil.which("lectarch", path=str(pathlib.Path(sys.executable).parent)) or "lectarch"
-    env = dict(cli_env(1), PYTHONPATH=REPO)  # the package from this checkout; the plug-ins from nowhere but cwd/config
+    # The package from this checkout; the plug-ins only through the config's folder. Compiled programs
+    # are shared between the commands through JAX's persistent cache (the trials repeat the run's).
+    env = dict(cli_env(1), PYTHONPATH=REPO, JAX_COMPILATION_CACHE_DIR=str(cwd.parent / "jax_cache"),
+               JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0", JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
     out = subprocess.run([script, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, f"lectarch {' '.join(args)} -> {out.returncode}\n{out.stderr[-3000:]}"
     assert "Traceback" not in out.stderr

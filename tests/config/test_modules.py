@@ -119,3 +119,15 @@ def test_the_config_package_imports_no_model_dataset_or_trainer():
             "'lectarch.train'))))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_typo_on_the_command_line_is_one_line_exit_2(tmp_path, capsys):
+    from lectarch.cli import main
+
+    config_file = f"{REPO}/experiments/plugins/gru_config.py"
+    assert main(["train", "--config", config_file, "--workdir", str(tmp_path / "run"),
+                 "--config.model.name=lstn"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("lectarch train: error: config.model.name='lstn' is neither a built-in model "
+                          "(did you mean 'lstm'?")
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "run").exists()

@@ -78,7 +78,7 @@ def run(args, overrides: list[str]) -> int:
     if not 0 <= args.index < len(dataset.eval):
         raise ConfigError(f"--index={args.index} is out of range: the eval split has {len(dataset.eval)} examples")
     model, step = restore(workdir, cfg, dataset.spec, args.step)
-    example = pipeline._stack([dataset.eval[args.index]])
+    example = pipeline.stack([dataset.eval[args.index]])
     images = hook(model, example["inputs"])
 
     from tensorboardX import SummaryWriter

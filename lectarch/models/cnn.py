@@ -26,10 +26,9 @@ from jax import lax
 from lectarch.config.errors import ConfigError
 from lectarch.config.rules import NON_NEGATIVE_INT, POSITIVE_INT, PROBABILITY, Each, OneOf
 from lectarch.data.spec import DataSpec
+from lectarch.models.dtypes import DTYPES
 from lectarch.ops import receptive_field as rf
 from lectarch.ops.pool import max_pool2d_slices
-
-DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
 @dataclasses.dataclass(frozen=True)

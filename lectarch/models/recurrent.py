@@ -193,7 +193,7 @@ class RecurrentNetwork(nnx.Module):
             raise ConfigError("one_to_many needs config.model.output_length >= 1 or a data spec with output_length")
         self.head = nnx.Linear(top.out_features, spec.num_outputs, rngs=rngs)
 
-    def _features(self, inputs) -> tuple[jax.Array, jax.Array | None]:
+    def features(self, inputs) -> tuple[jax.Array, jax.Array | None]:
         """Time-major features ``x_TxBxD`` (embedded tokens) and the mask ``mask_TxB`` (or None)."""
         x, mask = (inputs["x"], inputs.get("mask")) if isinstance(inputs, dict) else (inputs, None)
         if self.family in ("one_to_one", "one_to_many"):
@@ -215,7 +215,7 @@ class RecurrentNetwork(nnx.Module):
             tgt_TxBxE = jnp.swapaxes(self.tgt_embed(inputs["target_in"]), 0, 1)
             _, y = self.decoder(tgt_TxBxE, carries0=carries, perturbations=_sub(perturbations, "decoder."), **kw)
             return jnp.swapaxes(self.head(y), 0, 1)
-        x_TxBxD, mask_TxB = self._features(inputs)
+        x_TxBxD, mask_TxB = self.features(inputs)
         carries, y_TxBxH = self.stack(x_TxBxD, mask_TxB=mask_TxB, perturbations=perturbations, **kw)
         if self.family in ("one_to_one", "many_to_one"):
             return self.head(_last_state(carries[-1]))
@@ -227,7 +227,7 @@ class RecurrentNetwork(nnx.Module):
             B, S = inputs["source"].shape
             return {**self.encoder.zero_perturbations(S, B, "encoder."),
                     **self.decoder.zero_perturbations(inputs["target_in"].shape[1], B, "decoder.")}
-        x_TxBxD, _ = jax.eval_shape(self._features, inputs)
+        x_TxBxD, _ = jax.eval_shape(self.features, inputs)
         return self.stack.zero_perturbations(x_TxBxD.shape[0], x_TxBxD.shape[1])
 
 
@@ -242,7 +242,7 @@ def pictures(model: RecurrentNetwork, inputs) -> dict[str, np.ndarray]:
     """The hidden states of the top layer over time for the first example (units x time)."""
     if model.family == "encoder_decoder":
         return {}
-    x_TxBxD, mask_TxB = model._features(jax.tree.map(jnp.asarray, inputs))
+    x_TxBxD, mask_TxB = model.features(jax.tree.map(jnp.asarray, inputs))
     _, y_TxBxH = model.stack(x_TxBxD[:, :1], mask_TxB=None if mask_TxB is None else mask_TxB[:, :1])
     img = np.asarray(y_TxBxH[:, 0, :]).T
     lo, hi = img.min(), img.max()

@@ -26,6 +26,7 @@ from flax import nnx
 from lectarch.config import ConfigError
 from lectarch.config.rules import NON_NEGATIVE_INT, POSITIVE_INT, PROBABILITY, OneOf
 from lectarch.data.spec import DataSpec
+from lectarch.models.dtypes import DTYPES
 from lectarch.models.transformer_layers import (
     DecoderLayer,
     EncoderLayer,
@@ -33,8 +34,6 @@ from lectarch.models.transformer_layers import (
     embedding_init,
 )
 from lectarch.ops.attention import IMPLEMENTATIONS
-
-DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 CONFIG_RULES = {
     "d_model": POSITIVE_INT,

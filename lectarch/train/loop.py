@@ -129,7 +129,7 @@ def _write_pictures(cfg, graphdef, state, dataset, writer: MetricsWriter, step: 
     hook = getattr(model_module(cfg.model.name), "pictures", None)
     if hook is None or not cfg.get("pictures", True) or jax.process_index() != 0:
         return []
-    example = pipeline._stack([dataset.eval[0]])
+    example = pipeline.stack([dataset.eval[0]])
     images = hook(merge(graphdef, jax.device_get(state)), example["inputs"])
     return [p for name, img in images.items() if (p := writer.image(step, name, img)) is not None]
 

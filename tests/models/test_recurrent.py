@@ -31,7 +31,7 @@ def test_every_family_member_has_the_shape_of_its_targets(name):
     cfg = config(name, "model.hidden=8", "data.num_train=4" if "num_train" in config(name).data else "seed=0",
                  *FAMILY_CONFIGS[name])
     dataset = build_dataset(cfg)
-    batch = pipeline._stack([dataset.train[i] for i in range(2)])
+    batch = pipeline.stack([dataset.train[i] for i in range(2)])
     model = build_model(cfg, dataset.spec, nnx.Rngs(params=0))
     out = jax.eval_shape(lambda x: model(x), jax.tree.map(jnp.asarray, batch["inputs"]))  # traced, not compiled
     targets = np.asarray(batch["targets"])
@@ -131,7 +131,7 @@ def test_encoder_decoder_perturbations_are_prefixed():
     cfg = config("family_encoder_decoder", "model.hidden=4")
     dataset = build_dataset(cfg)
     model = build_model(cfg, dataset.spec, nnx.Rngs(params=0))
-    inputs = jax.tree.map(jnp.asarray, pipeline._stack([dataset.train[0]])["inputs"])
+    inputs = jax.tree.map(jnp.asarray, pipeline.stack([dataset.train[0]])["inputs"])
     zeros = model.zero_perturbations(inputs)
     assert {"encoder.0.h", "encoder.0.c", "decoder.0.h", "decoder.0.c"} == set(zeros)
     run = _jit(model)

@@ -64,22 +64,20 @@ def run(args, overrides: list[str]) -> int:
 
     from lectarch.config import ConfigError
     from lectarch.data import build_dataset, pipeline
-    from lectarch.models import model_module
+    from lectarch.models.capabilities import Pictures
     from lectarch.train.metrics import save_png
 
     if overrides:
         raise ConfigError("visualize takes no --config overrides: it uses the workdir's config.json")
     workdir = pathlib.Path(args.workdir).absolute()
     cfg = saved_config(workdir)
-    hook = getattr(model_module(cfg.model.name), "pictures", None)
-    if hook is None:
-        raise ConfigError(f"model {cfg.model.name!r} draws no pictures (its module has no pictures(model, inputs))")
     dataset = build_dataset(cfg)
     if not 0 <= args.index < len(dataset.eval):
         raise ConfigError(f"--index={args.index} is out of range: the eval split has {len(dataset.eval)} examples")
     model, step = restore(workdir, cfg, dataset.spec, args.step)
-    example = pipeline.stack([dataset.eval[args.index]])
-    images = hook(model, example["inputs"])
+    if not isinstance(model, Pictures):
+        raise ConfigError(f"model {cfg.model.name!r} draws no pictures (it has no pictures(inputs) method)")
+    images = model.pictures(pipeline.stack([dataset.eval[args.index]])["inputs"])
 
     from tensorboardX import SummaryWriter
 

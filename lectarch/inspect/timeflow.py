@@ -112,8 +112,10 @@ def default_times(T: int, n: int = 5) -> list[int]:
 
 
 def is_recurrent(programs) -> bool:
-    """Whether the model takes hidden-state perturbations (``model.zero_perturbations``)."""
-    return hasattr(_model(programs), "zero_perturbations")
+    """Whether the model takes hidden-state perturbations (``StatePerturbations``)."""
+    from lectarch.models.capabilities import StatePerturbations
+
+    return isinstance(_model(programs), StatePerturbations)
 
 
 def _model(programs):
@@ -154,7 +156,7 @@ def time_rows(norms: dict[str, np.ndarray]) -> list[dict]:
 
 def layer_inputs(model, inputs, layer: int = 0) -> jax.Array:
     """The time-major input sequence ``x_TxBxD`` that recurrent layer ``layer`` of the stack reads."""
-    if not hasattr(model, "stack"):
+    if model.family == "encoder_decoder":
         raise ValueError("the Jacobian probe needs a single recurrent stack (not an encoder-decoder)")
     x_TxBxD, _ = model.features(inputs)
     stack = model.stack

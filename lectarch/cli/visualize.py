@@ -61,9 +61,11 @@ def run(args, overrides: list[str]) -> int:
     import pathlib
 
     import numpy as np
+    from flax import nnx
 
     from lectarch.config import ConfigError
     from lectarch.data import build_dataset, pipeline
+    from lectarch.models import build_model
     from lectarch.models.capabilities import Pictures
     from lectarch.train.metrics import save_png
 
@@ -74,9 +76,9 @@ def run(args, overrides: list[str]) -> int:
     dataset = build_dataset(cfg)
     if not 0 <= args.index < len(dataset.eval):
         raise ConfigError(f"--index={args.index} is out of range: the eval split has {len(dataset.eval)} examples")
-    model, step = restore(workdir, cfg, dataset.spec, args.step)
-    if not isinstance(model, Pictures):
+    if not isinstance(nnx.eval_shape(lambda: build_model(cfg, dataset.spec, nnx.Rngs(0))), Pictures):
         raise ConfigError(f"model {cfg.model.name!r} draws no pictures (it has no pictures(inputs) method)")
+    model, step = restore(workdir, cfg, dataset.spec, args.step)
     images = model.pictures(pipeline.stack([dataset.eval[args.index]])["inputs"])
 
     from tensorboardX import SummaryWriter

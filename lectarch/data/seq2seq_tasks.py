@@ -19,7 +19,8 @@ import numpy as np
 
 from lectarch.config import ConfigError
 from lectarch.config.rules import POSITIVE_INT, OneOf, Range
-from lectarch.data.sequences import BOS, EOS, FIRST_FREE_ID, PAD, make_element, seq2seq_spec  # noqa: F401 (ids re-exported)
+from lectarch.data.sequences import BOS, EOS, PAD  # noqa: F401 - the token ids, re-exported
+from lectarch.data.sequences import FIRST_FREE_ID, make_element, seq2seq_spec
 from lectarch.data.spec import Dataset
 
 FIRST_SYMBOL = FIRST_FREE_ID

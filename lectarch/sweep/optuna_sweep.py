@@ -145,7 +145,8 @@ def counted_trials(study: optuna.Study) -> int:
 
 
 class TrialRunner:
-    """Optuna's objective function: one trial = ``train(load_config(config, overrides + space(trial)), workdir/trials/NNNN)``."""
+    """Optuna's objective function (not a training objective): one trial =
+    ``train(load_config(config, overrides + space(trial)), workdir/trials/NNNN)``."""
 
     def __init__(self, config: str | pathlib.Path, space: Space, workdir: pathlib.Path, overrides: list[str]):
         self.config, self.space, self.workdir, self.overrides = config, space, workdir, list(overrides)

@@ -52,7 +52,7 @@ def _lectarch(size: dict, dtype: str, device: str):
         m.d_model, m.num_heads, m.d_ff = size["d"], size["h"], size["ff"]
         m.num_encoder_layers = m.num_decoder_layers = size["n"]
         m.dropout, m.max_len, m.dtype = 0.0, size["S"], dtype
-        graphdef, state, tx = init_state(cfg, DataSpec((size["S"],), size["V"], {"max_len": size["S"]}))
+        graphdef, state, tx = init_state(cfg, DataSpec((size["S"],), size["V"], max_len=size["S"]))
         mesh = sharding.make_mesh(1)
         step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification))
         src, tgt_in, tgt_out = _batch(size["B"], size["S"], size["V"])

@@ -28,6 +28,6 @@ def get_config():
     c.model.family = "many_to_many"
     c.model.hidden = 128
     c.model.embed_dim = 16
-    c.data = task("copy")
+    c.data = task("copy_memory")
     c.data.T = 20
     return c

@@ -26,16 +26,18 @@ def run(args, overrides: list[str]) -> int:
     import numpy as np
 
     from lectarch.config import ConfigError
+    from lectarch.models.capabilities import Seq2SeqDecoder
     from lectarch.models.decoding import beam_search, evaluate_decoding, greedy_decode, until_eos
     from lectarch.train.restore import open_run
 
     run = open_run(args.workdir, overrides=overrides)
     cfg, dataset, model, step = run.cfg, run.dataset, run.model, run.step
-    if not hasattr(model, "init_caches"):
-        raise ConfigError(f"model {cfg.model.name!r} is not a sequence-to-sequence model")
+    if not isinstance(model, Seq2SeqDecoder):
+        raise ConfigError(f"model {cfg.model.name!r} is not a sequence-to-sequence decoder "
+                          "(lectarch.models.capabilities.Seq2SeqDecoder)")
     n = args.examples or len(dataset.eval)
-    max_len = int(dataset.spec.extras.get("max_len", model.max_len))
-    detok = dataset.extras.get("detokenize", lambda ids: " ".join(map(str, ids)))
+    max_len = dataset.spec.max_len or model.max_len
+    detok = dataset.detokenize or (lambda ids: " ".join(map(str, ids)))
     for i in range(min(args.show, n)):
         e = dataset.eval[i]
         src = e["inputs"]["src"][None]

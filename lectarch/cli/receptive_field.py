@@ -43,16 +43,17 @@ def abstract_model(cfg, shape: tuple[int, int, int]):
 
 def run(args, overrides: list[str]) -> int:
     from lectarch.config import ConfigError
-    from lectarch.experiment import config_of, resolve_parts
+    from lectarch.experiment import config_of
+    from lectarch.models.capabilities import ReceptiveFields
     from lectarch.ops import receptive_field as rf
 
     cfg = config_of(args.config, args.workdir, overrides)
-    hook = getattr(resolve_parts(cfg).model, "receptive_field_layers", None)
-    if hook is None:
-        raise ConfigError(f"model {cfg.model.name!r} has no convolution/pooling layers to compute receptive fields "
-                          f"of (its module has no receptive_field_layers(model))")
     shape = input_shape(cfg, args.size)
-    layers = hook(abstract_model(cfg, shape))
+    model = abstract_model(cfg, shape)
+    if not isinstance(model, ReceptiveFields):
+        raise ConfigError(f"model {cfg.model.name!r} has no convolution/pooling layers to compute receptive fields "
+                          f"of (it has no receptive_field_layers() method)")
+    layers = model.receptive_field_layers()
     try:
         rows = rf.receptive_fields(layers, shape[0])
     except ValueError as e:

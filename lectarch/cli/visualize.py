@@ -13,10 +13,12 @@ def run(args, overrides: list[str]) -> int:
     import pathlib
 
     import numpy as np
+    from flax import nnx
 
     from lectarch.config import ConfigError
     from lectarch.data import pipeline
-    from lectarch.experiment import resolve_parts, saved_config
+    from lectarch.experiment import saved_config
+    from lectarch.models.capabilities import Pictures
     from lectarch.train.metrics import save_png
     from lectarch.train.restore import open_run
 
@@ -24,14 +26,12 @@ def run(args, overrides: list[str]) -> int:
         raise ConfigError("visualize takes no --config overrides: it uses the workdir's config.json")
     workdir = pathlib.Path(args.workdir).absolute()
     cfg = saved_config(workdir)
-    hook = getattr(resolve_parts(cfg).model, "pictures", None)
-    if hook is None:
-        raise ConfigError(f"model {cfg.model.name!r} draws no pictures (its module has no pictures(model, inputs))")
     run = open_run(workdir, None if args.step < 0 else args.step)
+    if not isinstance(run.model, Pictures):
+        raise ConfigError(f"model {cfg.model.name!r} draws no pictures (it has no pictures(inputs) method)")
     if not 0 <= args.index < len(run.dataset.eval):
         raise ConfigError(f"--index={args.index} is out of range: the eval split has {len(run.dataset.eval)} examples")
-    example = pipeline._stack([run.dataset.eval[args.index]])
-    images = hook(run.model, example["inputs"])
+    images = run.model.pictures(pipeline.stack([run.dataset.eval[args.index]])["inputs"])
     step = run.step
 
     from tensorboardX import SummaryWriter

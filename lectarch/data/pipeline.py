@@ -62,12 +62,13 @@ def eval_batches(dataset: Dataset, *, batch_size: int, process_index: int = 0,
     for start in range(0, n, batch_size):
         rows = range(start + process_index * local, start + (process_index + 1) * local)
         elems = [dataset.eval[min(i, n - 1)] for i in rows]
-        batch = _stack(elems)
+        batch = stack(elems)
         batch["weight"] = np.array([1.0 if i < n else 0.0 for i in rows], np.float32)
         yield batch
 
 
-def _stack(elems: list[dict]) -> dict:
+def stack(elems: list[dict]) -> dict:
+    """Elements (dicts of arrays) stacked into one batch: each leaf gains a leading batch axis."""
     import jax
 
     return jax.tree.map(lambda *xs: np.stack(xs), *elems)

@@ -1,14 +1,10 @@
 """Toy sequence-to-sequence tasks, generated offline: copy, reverse and sort random token sequences.
 
 A source is ``n`` symbols (``min_len <= n <= max_len``) drawn uniformly from ``vocab_size``
-symbols, then ``eos``; the target is the copied / reversed / sorted symbols, then ``eos``.
-Token ids: 0 ``pad``, 1 ``bos``, 2 ``eos``, symbols 3..vocab_size+2. Every row is padded to
-``max_len + 1``. An element is
-
-    inputs  = {"src": [s_1 .. s_n eos pad ..], "tgt_in": [bos y_1 .. y_n pad ..]}
-    targets = [y_1 .. y_n eos pad ..],   mask = (targets != pad)
-
-(``tgt_in`` is the target shifted right, as in figure 1's "outputs (shifted right)").
+symbols; the target is the copied / reversed / sorted symbols. Elements have the one
+sequence-to-sequence layout (``lectarch.data.sequences``: ``src``, ``tgt_in``, ``targets``,
+``mask``; 0 ``pad``, 1 ``bos``, 2 ``eos``), symbols 3..vocab_size+2, every row padded to
+``max_len + 1``. The same tasks train the Transformer and the recurrent encoder-decoder.
 
 Element ``i`` of a split is a pure function of (seed, split, i). Held-out means held out: a
 sequence belongs to the eval split iff the CRC-32 of its symbols is divisible by
@@ -23,9 +19,11 @@ import numpy as np
 
 from lectarch.config import ConfigError
 from lectarch.config.rules import POSITIVE_INT, OneOf, Range
-from lectarch.data.spec import DataSpec, Dataset
+from lectarch.data.sequences import BOS, EOS, PAD  # noqa: F401 - the token ids, re-exported
+from lectarch.data.sequences import FIRST_FREE_ID, make_element, seq2seq_spec
+from lectarch.data.spec import Dataset
 
-PAD, BOS, EOS, FIRST_SYMBOL = 0, 1, 2, 3
+FIRST_SYMBOL = FIRST_FREE_ID
 TASKS = ("copy", "reverse", "sort")
 
 CONFIG_RULES = {
@@ -74,18 +72,6 @@ def is_heldout(symbols: np.ndarray, modulus: int) -> bool:
     return zlib.crc32(np.asarray(symbols, np.int32).tobytes()) % modulus == 0
 
 
-def make_element(task: str, symbols: np.ndarray, max_len: int) -> dict:
-    n, width = len(symbols), max_len + 1
-    y = target_for(task, symbols)
-    src = np.full(width, PAD, np.int32)
-    src[:n], src[n] = symbols, EOS
-    tgt_in = np.full(width, PAD, np.int32)
-    tgt_in[0], tgt_in[1:n + 1] = BOS, y
-    tgt_out = np.full(width, PAD, np.int32)
-    tgt_out[:n], tgt_out[n] = y, EOS
-    return {"inputs": {"src": src, "tgt_in": tgt_in}, "targets": tgt_out, "mask": (tgt_out != PAD).astype(np.float32)}
-
-
 class TaskSource:
     """Random access to generated elements: element i from ``default_rng([seed, split, i])``."""
 
@@ -107,17 +93,14 @@ class TaskSource:
         raise RuntimeError("could not draw a sequence for this split; is the task's sequence space tiny?")
 
     def __getitem__(self, index: int) -> dict:
-        return make_element(self.task, self.symbols(index % self.size), self.max_len)
+        symbols = self.symbols(index % self.size)
+        return make_element(symbols.tolist(), target_for(self.task, symbols).tolist(), self.max_len + 1)
 
 
 def build(cfg: ml_collections.ConfigDict, seed: int) -> Dataset:
     del seed  # the task's sequences are fixed; the experiment's seed shuffles them
-    vocab = cfg.vocab_size + FIRST_SYMBOL
-    width = cfg.max_len + 1
-    spec = DataSpec(input_shape=(width,), num_outputs=vocab,
-                    extras={"src_vocab": vocab, "tgt_vocab": vocab, "max_len": width,
-                            "pad_id": PAD, "bos_id": BOS, "eos_id": EOS})
+    spec = seq2seq_spec(cfg.vocab_size + FIRST_SYMBOL, cfg.max_len + 1)
     train = grain.MapDataset.source(TaskSource(cfg, 0, heldout=False, size=cfg.train_size))
     evals = grain.MapDataset.source(TaskSource(cfg, 1, heldout=True, size=cfg.eval_size))
     return Dataset(spec=spec, train=train, eval=evals, name=f"seq2seq_{cfg.task}",
-                   extras={"decode_examples": cfg.decode_examples})
+                   decode_examples=cfg.decode_examples)

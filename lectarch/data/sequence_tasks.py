@@ -2,7 +2,7 @@
 
 Element ``i`` of a split is drawn from ``numpy.random.default_rng((seed, split, i))``: random
 access, nothing stored, and the same numbers on every machine. Each task reports its trivial
-baseline (``Dataset.extras["baseline"]``; the trainer logs it beside the eval metrics as
+baseline (``Dataset.baseline``; the trainer logs it beside the eval metrics as
 ``baseline_*``): a model that does not beat it has learned nothing.
 
 - ``adding`` (regression, many-to-one). Inputs (T, 2): a value and a marker; two steps are
@@ -13,19 +13,19 @@ baseline (``Dataset.extras["baseline"]``; the trainer logs it beside the eval me
   first marker among the first 10 steps, the second among the first T/2 - 1; the first and last
   steps carry marker -1 unless marked; target 0.5 + (X1 + X2)/4. Predicting 0.5 gives
   MSE = 1/24. (They also draw the length from [T, T + T/10]; here T is fixed.)
-- ``copy`` (Arjovsky, Shah & Bengio 2016; classification at every step). Inputs (T + 20,): ten
-  symbols from {1..8}, T - 1 blanks (0), the delimiter 9, ten blanks; targets: T + 10 blanks, then
-  the ten symbols. Memoryless baseline (blanks, then uniform guesses): cross-entropy
-  10 ln 8 / (T + 20).
+- ``copy_memory`` (the copy task of Arjovsky, Shah & Bengio 2016; classification at every
+  step). Inputs (T + 20,): ten symbols from {1..8}, T - 1 blanks (0), the delimiter 9, ten
+  blanks; targets: T + 10 blanks, then the ten symbols. Memoryless baseline (blanks, then uniform
+  guesses): cross-entropy 10 ln 8 / (T + 20).
 - ``temporal_order`` (Hochreiter & Schmidhuber 1997 exp. 6a, as in Pascanu, Mikolov & Bengio
   2013; many-to-one, 4 classes). Distractors {2..5}; symbols X=0 or Y=1 at t1 in [T/10, 2T/10)
   and t2 in [4T/10, 5T/10); the class is the ordered pair (XX, XY, YX, YY). Baseline:
   cross-entropy ln 4, accuracy 1/4.
 - ``counting`` (one-to-many): a one-hot start k of ``vocab`` classes; targets k, k+1, ... (mod
   vocab) for ``length`` steps. Baseline: ln(vocab), accuracy 1/vocab.
-- ``reverse`` (encoder-decoder): a source of ``length`` symbols from {2..vocab-1}; the target is
-  the source reversed; the decoder reads ``target_in`` = [1 (start), target[:-1]]. Baseline
-  (unigram guess): ln(vocab - 2), accuracy 1/(vocab - 2).
+
+Sequence-to-sequence tasks (copy, reverse and sort a sequence; encoder-decoder) are in
+``lectarch.data.seq2seq_tasks``, in the one layout of ``lectarch.data.sequences``.
 """
 
 import math
@@ -39,7 +39,7 @@ from lectarch.config import ConfigError
 from lectarch.config.rules import POSITIVE_INT, OneOf, Range
 from lectarch.data.spec import DataSpec, Dataset
 
-TASKS = ("adding", "copy", "temporal_order", "counting", "reverse")
+TASKS = ("adding", "copy_memory", "temporal_order", "counting")
 SPLITS = {"train": 0, "eval": 1}
 
 CONFIG_RULES = {
@@ -55,10 +55,10 @@ CONFIG_RULES = {
 def default_config(name: str = "adding") -> ml_collections.ConfigDict:
     d = ml_collections.ConfigDict()
     d.name = name
-    d.T = 100  # sequence length (adding, temporal_order) or the copy task's delay
+    d.T = 100  # sequence length (adding, temporal_order) or copy_memory's delay
     d.variant = "le"  # adding: le | hochreiter
-    d.vocab = 10  # counting, reverse
-    d.length = 8  # counting: output steps; reverse: source length
+    d.vocab = 10  # counting
+    d.length = 8  # counting: output steps
     d.num_train = 100_000
     d.num_eval = 1000
     return d
@@ -92,7 +92,7 @@ def adding(rng: np.random.Generator, T: int, variant: str = "le") -> dict:
     return {"inputs": np.stack([values, marker], -1), "targets": np.float32(target)}
 
 
-def copy(rng: np.random.Generator, T: int) -> dict:
+def copy_memory(rng: np.random.Generator, T: int) -> dict:
     symbols = rng.integers(1, 9, 10)
     inputs = np.zeros(T + 20, np.int32)
     inputs[:10] = symbols
@@ -116,44 +116,32 @@ def counting(rng: np.random.Generator, vocab: int, length: int) -> dict:
     return {"inputs": np.eye(vocab, dtype=np.float32)[k], "targets": ((k + np.arange(length)) % vocab).astype(np.int32)}
 
 
-def reverse(rng: np.random.Generator, vocab: int, length: int) -> dict:
-    source = rng.integers(2, vocab, length).astype(np.int32)
-    target = source[::-1].copy()
-    return {"inputs": {"source": source, "target_in": np.concatenate([[1], target[:-1]]).astype(np.int32)},
-            "targets": target}
-
-
 def baseline(d: ml_collections.ConfigDict) -> dict[str, float]:
     """The trivial predictor's metric, in the names the objective logs."""
     if d.name == "adding":
         return {"mse": 1 / 6 if d.variant == "le" else 1 / 24}
-    if d.name == "copy":
+    if d.name == "copy_memory":
         return {"loss": 10 * math.log(8) / (d.T + 20), "accuracy": (d.T + 10 + 10 / 8) / (d.T + 20)}
     if d.name == "temporal_order":
         return {"loss": math.log(4), "accuracy": 0.25}
-    if d.name == "counting":
-        return {"loss": math.log(d.vocab), "accuracy": 1 / d.vocab}
-    return {"loss": math.log(d.vocab - 2), "accuracy": 1 / (d.vocab - 2)}
+    return {"loss": math.log(d.vocab), "accuracy": 1 / d.vocab}  # counting
 
 
 def generator(d: ml_collections.ConfigDict) -> Callable[[np.random.Generator], dict]:
     return {"adding": lambda r: adding(r, d.T, d.variant),
-            "copy": lambda r: copy(r, d.T),
+            "copy_memory": lambda r: copy_memory(r, d.T),
             "temporal_order": lambda r: temporal_order(r, d.T),
-            "counting": lambda r: counting(r, d.vocab, d.length),
-            "reverse": lambda r: reverse(r, d.vocab, d.length)}[d.name]
+            "counting": lambda r: counting(r, d.vocab, d.length)}[d.name]
 
 
 def spec(d: ml_collections.ConfigDict) -> DataSpec:
     if d.name == "adding":
         return DataSpec((d.T, 2), 1)
-    if d.name == "copy":
-        return DataSpec((d.T + 20,), 9, {"input_vocab": 10})
+    if d.name == "copy_memory":
+        return DataSpec((d.T + 20,), 9, input_vocab=10)
     if d.name == "temporal_order":
-        return DataSpec((d.T,), 4, {"input_vocab": 6})
-    if d.name == "counting":
-        return DataSpec((d.vocab,), d.vocab, {"output_length": d.length})
-    return DataSpec((d.length,), d.vocab, {"source_vocab": d.vocab, "target_vocab": d.vocab})
+        return DataSpec((d.T,), 4, input_vocab=6)
+    return DataSpec((d.vocab,), d.vocab, output_length=d.length)  # counting
 
 
 def split(d: ml_collections.ConfigDict, seed: int, name: str, size: int) -> grain.MapDataset:
@@ -165,5 +153,4 @@ def build(cfg: ml_collections.ConfigDict, seed: int) -> Dataset:
     if cfg.name not in TASKS:
         raise ConfigError(f"config.data.name={cfg.name!r} is not a sequence task: one of {TASKS}")
     return Dataset(spec=spec(cfg), train=split(cfg, seed, "train", cfg.num_train),
-                   eval=split(cfg, seed, "eval", cfg.num_eval), name=cfg.name,
-                   extras={"baseline": baseline(cfg)})
+                   eval=split(cfg, seed, "eval", cfg.num_eval), name=cfg.name, baseline=baseline(cfg))

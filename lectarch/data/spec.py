@@ -1,26 +1,53 @@
-"""What a model needs to know about its data, and the one structure every dataset yields."""
+"""The one typed contract between data and models: what a model may know about its data.
+
+``DataSpec`` (shapes and vocabularies; what a model's ``build(cfg, spec, rngs)`` reads):
+
+    input_shape     one example's ``inputs`` (``(64,)``, ``(28, 28, 1)``, ``(T, F)``, ``(S,)``)
+    num_outputs     classes (classification), outputs (regression) or the output vocabulary (tokens)
+    input_vocab     tokens in: the size of the input vocabulary (the source vocabulary of a
+                    sequence-to-sequence dataset); None for real-valued inputs
+    output_length   one-to-many: how many steps to emit; None otherwise
+    max_len         sequence-to-sequence: the padded length of every source and target row
+    tokens          sequence-to-sequence: the special token ids (``TokenIds``: pad, bos, eos)
+
+``Dataset`` (what the trainer and the command-line programs read besides the splits):
+
+    baseline        the trivial predictor's eval metrics, in the objective's names (logged as
+                    ``baseline_<name>`` beside the model's)
+    decode_examples sequence-to-sequence: eval sources decoded at each eval (0: none)
+    detokenize      token ids -> text, for showing and scoring decoded outputs (None: ids as numbers)
+
+Every sequence-to-sequence dataset has the layout of ``lectarch.data.sequences``.
+"""
 
 import dataclasses
 import math
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import grain
 import numpy as np
 
 
 @dataclasses.dataclass(frozen=True)
-class DataSpec:
-    """Shapes of one example.
+class TokenIds:
+    """The special tokens of a sequence-to-sequence vocabulary."""
 
-    ``input_shape``: one example's ``inputs`` (e.g. ``(64,)``, ``(28, 28, 1)``, ``(T, F)``).
-    ``num_outputs``: classes for classification, output size for regression, vocabulary for tokens.
-    ``extras``: anything else a model family needs (e.g. ``{"src_vocab": ..., "tgt_vocab": ...}``).
-    """
+    pad: int = 0
+    bos: int = 1
+    eos: int = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSpec:
+    """Shapes and vocabularies of one example (see the module docstring for each field)."""
 
     input_shape: tuple[int, ...]
     num_outputs: int
-    extras: dict[str, Any] = dataclasses.field(default_factory=dict)
+    _: dataclasses.KW_ONLY
+    input_vocab: int | None = None
+    output_length: int | None = None
+    max_len: int | None = None
+    tokens: TokenIds | None = None
 
     @property
     def num_features(self) -> int:
@@ -43,4 +70,7 @@ class Dataset:
     eval: grain.MapDataset
     augment: Callable[[dict, np.random.Generator], dict] | None = None
     name: str = ""
-    extras: dict[str, Any] = dataclasses.field(default_factory=dict)
+    _: dataclasses.KW_ONLY
+    baseline: dict[str, float] = dataclasses.field(default_factory=dict)
+    decode_examples: int = 0
+    detokenize: Callable[[Sequence[int]], str] | None = None

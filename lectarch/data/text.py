@@ -75,7 +75,8 @@ def build(cfg: ml_collections.ConfigDict, seed: int) -> Dataset:
         raise ConfigError(f"config.data.seq_len={cfg.seq_len} is out of range: the eval part of the text "
                           f"has only {len(eval_ids)} characters")
     bits = unigram_bits(train_ids, eval_ids, len(chars))
-    spec = DataSpec((cfg.seq_len,), len(chars), {"input_vocab": len(chars), "chars": "".join(chars)})
+    spec = DataSpec((cfg.seq_len,), len(chars), input_vocab=len(chars))
     return Dataset(spec=spec, train=windows(train_ids, cfg.seq_len, cfg.stride),
                    eval=windows(eval_ids, cfg.seq_len, cfg.seq_len), name="text",
-                   extras={"baseline": {"bits_per_token": bits, "loss": bits * math.log(2)}})
+                   baseline={"bits_per_token": bits, "loss": bits * math.log(2)},
+                   detokenize=lambda ids: "".join(chars[int(i)] for i in ids))

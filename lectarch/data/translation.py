@@ -4,10 +4,11 @@ Sentence pairs come from ``tfds.data_source`` (random access to prepared array_r
 is downloaded at run time). One SentencePiece model, shared by source and target as the paper's
 shared BPE vocabulary, is trained on ``tokenizer_sentences`` training pairs the first time and
 cached (``tokenizer_dir``, by default ``~/.cache/lectarch/sentencepiece``; point it at the workdir
-to keep it with the run). Token ids: 0 pad, 1 bos, 2 eos, 3 unk, as the Transformer expects.
+to keep it with the run). Token ids: 0 pad, 1 bos, 2 eos (``lectarch.data.sequences``), 3 unk.
 
-An element is ``inputs = {"src": ids(source) eos, "tgt_in": bos ids(target)}``,
-``targets = ids(target) eos``, ``mask = targets != pad``, each truncated/padded to ``max_len``.
+Elements have the one sequence-to-sequence layout (``lectarch.data.sequences``):
+``inputs = {"src": ids(source) eos, "tgt_in": bos ids(target)}``, ``targets = ids(target) eos``,
+``mask = targets != pad``, each truncated/padded to ``max_len``.
 The dataset's ``detokenize(ids) -> str`` lets evaluation compute BLEU with sacrebleu
 (``lectarch.models.decoding.evaluate_decoding``).
 """
@@ -22,10 +23,11 @@ import ml_collections
 import numpy as np
 
 from lectarch.config.rules import POSITIVE_INT, Range
-from lectarch.data.spec import DataSpec, Dataset
+from lectarch.data.sequences import BOS, EOS, FIRST_FREE_ID, PAD, make_element, seq2seq_spec
+from lectarch.data.spec import Dataset
 from lectarch.data.tfds_source import open_source
 
-PAD, BOS, EOS, UNK = 0, 1, 2, 3
+UNK = FIRST_FREE_ID
 
 CONFIG_RULES = {
     "vocab_size": Range(8, integer=True),
@@ -101,15 +103,6 @@ def load_tokenizer(records, cfg: ml_collections.ConfigDict):
     return spm.SentencePieceProcessor(model_file=str(path)), path
 
 
-def make_element(src_ids: list[int], tgt_ids: list[int], max_len: int) -> dict:
-    src = list(src_ids[: max_len - 1]) + [EOS]
-    tgt = list(tgt_ids[: max_len - 1])
-    pad = lambda xs: np.array(xs + [PAD] * (max_len - len(xs)), np.int32)  # noqa: E731
-    targets = pad(tgt + [EOS])
-    return {"inputs": {"src": pad(src), "tgt_in": pad([BOS] + tgt)}, "targets": targets,
-            "mask": (targets != PAD).astype(np.float32)}
-
-
 def _mock(num_examples: int):
     import contextlib
 
@@ -127,16 +120,13 @@ def build(cfg: ml_collections.ConfigDict, seed: int) -> Dataset:
     with _mock(cfg.get("mock_examples", 0)):
         train_src = open_source(cfg.tfds_name, cfg.train_split, cfg.data_dir)
         eval_src = open_source(cfg.tfds_name, cfg.eval_split, cfg.data_dir)
-    sp, path = load_tokenizer(train_src, cfg)
+    sp, _ = load_tokenizer(train_src, cfg)
     vocab = int(sp.get_piece_size())
 
     def encode(record):
         return make_element(sp.encode(_text(record[cfg.source])), sp.encode(_text(record[cfg.target])), cfg.max_len)
 
-    spec = DataSpec(input_shape=(cfg.max_len,), num_outputs=vocab,
-                    extras={"src_vocab": vocab, "tgt_vocab": vocab, "max_len": cfg.max_len,
-                            "pad_id": PAD, "bos_id": BOS, "eos_id": EOS})
+    spec = seq2seq_spec(vocab, cfg.max_len)
     return Dataset(spec=spec, train=grain.MapDataset.source(train_src).map(encode),
                    eval=grain.MapDataset.source(eval_src).map(encode), name=cfg.tfds_name,
-                   extras={"detokenize": lambda ids: sp.decode([int(i) for i in ids]),
-                           "tokenizer": str(path), "decode_examples": cfg.decode_examples})
+                   detokenize=lambda ids: sp.decode([int(i) for i in ids]), decode_examples=cfg.decode_examples)

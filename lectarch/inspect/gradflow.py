@@ -23,7 +23,9 @@ from lectarch.inspect.programs import Programs
 
 
 @dataclasses.dataclass
-class LayerNorm:
+class LayerGradNorm:
+    """One row of gradient-flow numbers for a layer: its gradient norm beside its weight norm."""
+
     layer: str  # submodule path, e.g. "hidden.3"
     grad_norm: float  # ||dL/dW_l||
     param_norm: float  # ||W_l||
@@ -54,7 +56,7 @@ def natural_key(name: str) -> list:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
-def layer_norms(grads: nnx.State, params: nnx.State, depth: int | None = None) -> list[LayerNorm]:
+def layer_norms(grads: nnx.State, params: nnx.State, depth: int | None = None) -> list[LayerGradNorm]:
     """One row per layer, in natural path order."""
     sq_g: dict[str, float] = {}
     sq_w: dict[str, float] = {}
@@ -67,7 +69,7 @@ def layer_norms(grads: nnx.State, params: nnx.State, depth: int | None = None) -
         sq_g[name] = sq_g.get(name, 0.0) + float(np.sum(g64 * g64))
         sq_w[name] = sq_w.get(name, 0.0) + float(np.sum(w64 * w64))
         sizes[name] = sizes.get(name, 0) + int(np.size(w))
-    return [LayerNorm(name, float(np.sqrt(sq_g[name])), float(np.sqrt(sq_w[name])), sizes[name])
+    return [LayerGradNorm(name, float(np.sqrt(sq_g[name])), float(np.sqrt(sq_w[name])), sizes[name])
             for name in sorted(sq_g, key=natural_key)]
 
 
@@ -90,7 +92,7 @@ def forward_order(programs: Programs, depth: int | None = None) -> dict[str, int
     return order
 
 
-def layer_probe(programs: Programs, batch: dict | None = None, depth: int | None = None) -> list[LayerNorm]:
+def layer_probe(programs: Programs, batch: dict | None = None, depth: int | None = None) -> list[LayerGradNorm]:
     """Per-layer gradient norms of the loss on ``batch`` (default: the programs' batch), at the
     programs' parameters (fresh ones, or a checkpoint's), in forward order. Training mode, with
     the step's key, as in the train step."""

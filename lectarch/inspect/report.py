@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from lectarch.train.metrics import plain
+
 
 class Report:
     def __init__(self, out: str | pathlib.Path, tensorboard: bool = True):
@@ -35,7 +37,7 @@ class Report:
 
     def table(self, name: str, rows: Sequence[Mapping]) -> pathlib.Path:
         """Save ``rows`` (dicts with the same keys) as ``<name>.csv`` and ``<name>.json``."""
-        rows = [{k: _plain(v) for k, v in r.items()} for r in rows]
+        rows = [{k: plain(v) for k, v in r.items()} for r in rows]
         path = self.out / f"{name}.csv"
         keys = list(dict.fromkeys(k for r in rows for k in r))
         with path.open("w", newline="") as f:
@@ -47,16 +49,10 @@ class Report:
 
     def json(self, name: str, data) -> pathlib.Path:
         path = self.out / f"{name}.json"
-        path.write_text(json.dumps(data, indent=1, default=_plain) + "\n")
+        path.write_text(json.dumps(data, indent=1, default=plain) + "\n")
         return path
 
     def close(self) -> None:
         if self.tb is not None:
             self.tb.close()
 
-
-def _plain(v):
-    if isinstance(v, (np.generic, np.ndarray)) or hasattr(v, "__array__"):
-        v = np.asarray(v)
-        return v.item() if v.ndim == 0 else v.tolist()
-    return v

@@ -28,7 +28,6 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from lectarch.models.cells import Carry, Cell, Params
-from lectarch.models.scan import scan
 
 
 def hidden_grads(loss_of: Callable[[dict], jax.Array], zeros: dict) -> dict:
@@ -109,21 +108,14 @@ def default_times(T: int, n: int = 5) -> list[int]:
     return sorted({int(round(t)) for t in np.linspace(1, T, n)})
 
 
-def scan_loss_of_perturbations(cell: Cell, params: Params, x_TxBxD: jax.Array,
-                               readout: Callable[[jax.Array], jax.Array]) -> Callable[[dict], jax.Array]:
-    """``d -> L``: the scan with ``d`` added to the carry after every step, then ``readout(y_TxBxH)``."""
-    def loss_of(d: dict) -> jax.Array:
-        return readout(scan(cell, params, x_TxBxD, perturbations=d, projection="inside")[1])
-
-    return loss_of
-
-
 # --- the probes on an experiment's recurrent model (lectarch.models.recurrent) -----------------------
 
 
 def is_recurrent(programs) -> bool:
-    """Whether the model takes hidden-state perturbations (``model.zero_perturbations``)."""
-    return hasattr(_model(programs), "zero_perturbations")
+    """Whether the model takes hidden-state perturbations (``StatePerturbations``)."""
+    from lectarch.models.capabilities import StatePerturbations
+
+    return isinstance(_model(programs), StatePerturbations)
 
 
 def _model(programs):
@@ -164,9 +156,9 @@ def time_rows(norms: dict[str, np.ndarray]) -> list[dict]:
 
 def layer_inputs(model, inputs, layer: int = 0) -> jax.Array:
     """The time-major input sequence ``x_TxBxD`` that recurrent layer ``layer`` of the stack reads."""
-    if not hasattr(model, "stack"):
+    if model.family == "encoder_decoder":
         raise ValueError("the Jacobian probe needs a single recurrent stack (not an encoder-decoder)")
-    x_TxBxD, _ = model._features(inputs)
+    x_TxBxD, _ = model.features(inputs)
     stack = model.stack
     for l in range(layer):
         _, y = stack.forward[l](x_TxBxD)

@@ -9,8 +9,9 @@ The contract for a model module, built in (``MODELS``) or named by its module pa
   dropout draws from ``rngs`` (a ``dropout`` stream) only when ``train`` is true;
 - optional ``CONFIG_RULES``: ``{key: Rule}`` for the keys under ``config.model``;
 - optional ``validate_config(config)`` for checks across keys (raise ``ConfigError``);
-- optional ``pictures(model, inputs) -> dict[str, np.ndarray]``: RGB/greyscale images (HxW or
-  HxWx3, floats in [0, 1]) that the trainer writes as PNGs and TensorBoard images at eval steps.
+- what the built model can do besides (pictures at eval steps, decoding metrics, seq2seq
+  decoding, receptive fields, state perturbations) is its methods, declared by the protocols of
+  ``lectarch.models.capabilities`` and checked with ``isinstance``.
 
 The trainer and the inspection tools know nothing else about a model.
 """

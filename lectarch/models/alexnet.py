@@ -14,8 +14,9 @@ from flax import nnx
 
 from lectarch.config.rules import PROBABILITY, OneOf
 from lectarch.data.spec import DataSpec
-from lectarch.models.cnn import DTYPES, Conv, Features, Pool, ReLU, image_shape
-from lectarch.models.cnn import receptive_field_layers  # noqa: F401 - the model hook, shared with the small CNN
+from lectarch.models.cnn import Conv, Features, Pool, ReLU, image_shape
+from lectarch.models.dtypes import DTYPES
+from lectarch.ops import receptive_field as rf
 from lectarch.viz.filters import conv_pictures
 
 
@@ -64,11 +65,15 @@ class AlexNet(nnx.Module):
         h = jax.nn.relu(self.fc2(self.dropout(h, deterministic=not train, rngs=rngs)))
         return self.fc3(h)
 
+    def receptive_field_layers(self) -> list[rf.Layer]:
+        """Every convolution and pooling, in order (``lectarch receptive-field``)."""
+        return self.features.receptive_field_layers()
+
+    def pictures(self, inputs: jax.Array) -> dict[str, np.ndarray]:
+        """The slide's "Example Layer 1 Filters" (64 RGB 11x11 filters) and "Example Filtermaps"."""
+        return conv_pictures(self.features, inputs)
+
 
 def build(cfg: ml_collections.ConfigDict, spec: DataSpec, rngs: nnx.Rngs) -> AlexNet:
     return AlexNet(image_shape(spec, "alexnet"), spec.num_outputs, dropout=cfg.dropout, dtype=cfg.dtype, rngs=rngs)
 
-
-def pictures(model: AlexNet, inputs: jax.Array) -> dict[str, np.ndarray]:
-    """The slide's "Example Layer 1 Filters" (64 RGB 11x11 filters) and "Example Filtermaps"."""
-    return conv_pictures(model.features, inputs)

@@ -43,14 +43,11 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
+from lectarch.models.activations import ACTIVATIONS
+
 Params = dict[str, jax.Array]
 Carry = dict[str, jax.Array]
 
-ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
-    "tanh": jnp.tanh,
-    "relu": jax.nn.relu,
-    "identity": lambda x: x,
-}
 VARIANTS = ("full", "NIG", "NFG", "NOG", "NIAF", "NOAF", "NP", "CIFG", "FGR")
 MATMUL_DTYPES = ("float32", "bfloat16")
 

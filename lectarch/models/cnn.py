@@ -26,10 +26,9 @@ from jax import lax
 from lectarch.config.errors import ConfigError
 from lectarch.config.rules import NON_NEGATIVE_INT, POSITIVE_INT, PROBABILITY, Each, OneOf
 from lectarch.data.spec import DataSpec
+from lectarch.models.dtypes import DTYPES
 from lectarch.ops import receptive_field as rf
 from lectarch.ops.pool import max_pool2d_slices
-
-DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,20 +199,19 @@ class SmallCNN(nnx.Module):
             h = self.dropout(jax.nn.relu(self.hidden(h)), deterministic=not train, rngs=rngs)
         return self.out(h)
 
+    def receptive_field_layers(self) -> list[rf.Layer]:
+        """Every convolution and pooling, in order (``lectarch receptive-field``)."""
+        return self.features.receptive_field_layers()
+
+    def pictures(self, inputs: jax.Array) -> dict[str, np.ndarray]:
+        """The first layer's filters and every layer's feature maps for the first input."""
+        from lectarch.viz.filters import conv_pictures
+
+        return conv_pictures(self.features, inputs)
+
 
 def build(cfg: ml_collections.ConfigDict, spec: DataSpec, rngs: nnx.Rngs) -> SmallCNN:
     return SmallCNN(image_shape(spec, "cnn"), spec.num_outputs, channels=tuple(cfg.channels),
                     kernel_size=cfg.kernel_size, pool=cfg.pool, pool_size=cfg.pool_size, hidden=cfg.hidden,
                     dropout=cfg.dropout, dtype=cfg.dtype, rngs=rngs)
 
-
-def receptive_field_layers(model: nnx.Module) -> list[rf.Layer]:
-    """The model hook ``lectarch receptive-field`` reads: every convolution and pooling, in order."""
-    return model.features.receptive_field_layers()
-
-
-def pictures(model: nnx.Module, inputs: jax.Array) -> dict[str, np.ndarray]:
-    """The first layer's filters and every layer's feature maps for the first input."""
-    from lectarch.viz.filters import conv_pictures
-
-    return conv_pictures(model.features, inputs)

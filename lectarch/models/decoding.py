@@ -149,12 +149,12 @@ def evaluate_decoding(model: nnx.Module, dataset, *, num_examples: int, batch_si
 
     ``sequence_accuracy``: the fraction of outputs that equal the target exactly (up to ``eos``).
     ``bleu``: corpus BLEU (sacrebleu) of the detokenised outputs, when the dataset gives a
-    ``detokenize`` function in its extras (translation).
+    ``detokenize`` function (``Dataset.detokenize``; translation).
     """
     n = min(num_examples, len(dataset.eval))
     if n == 0:
         return {}
-    max_len = int(dataset.spec.extras.get("max_len", model.max_len))
+    max_len = dataset.spec.max_len or model.max_len
     hyps, refs = [], []
     for start in range(0, n, batch_size):
         elems = [dataset.eval[i] for i in range(start, min(start + batch_size, n))]
@@ -168,7 +168,7 @@ def evaluate_decoding(model: nnx.Module, dataset, *, num_examples: int, batch_si
         hyps += [until_eos(t, model.eos_id, model.pad_id) for t in tokens]
         refs += [until_eos(e["targets"], model.eos_id, model.pad_id) for e in elems]
     out = {"sequence_accuracy": float(np.mean([h == r for h, r in zip(hyps, refs)]))}
-    detokenize = dataset.extras.get("detokenize")
+    detokenize = dataset.detokenize
     if detokenize is not None:
         import sacrebleu
 

@@ -1,22 +1,14 @@
 """The multi-layer perceptron of the lecture: x -> [Linear -> activation] x depth -> Linear -> logits."""
 
-from collections.abc import Callable
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 from flax import nnx
 
 from lectarch.config.rules import NON_NEGATIVE_INT, POSITIVE_INT, PROBABILITY, OneOf
 from lectarch.data.spec import DataSpec
+from lectarch.models.activations import ACTIVATIONS
 
-ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
-    "relu": jax.nn.relu,
-    "tanh": jnp.tanh,
-    "sigmoid": jax.nn.sigmoid,
-    "gelu": jax.nn.gelu,
-    "identity": lambda x: x,
-}
 
 CONFIG_RULES = {
     "depth": NON_NEGATIVE_INT,

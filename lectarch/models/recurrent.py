@@ -7,11 +7,13 @@ Registered as ``rnn`` (Elman cell) and ``lstm`` (the peephole LSTM or a Greff et
     one_to_many      x (B, D)  fed at step 1     -> T_out steps         -> (B, T_out, C)
     many_to_one      x (B, T, .)                 -> last state          -> (B, C)
     many_to_many     x (B, T, .)                 -> a dense at every t  -> (B, T, C)    (aligned)
-    encoder_decoder  {"source": (B, S), "target_in": (B, T)}: the encoder's final states start
-                     the decoder, which reads the target shifted right    -> (B, T, C)
+    encoder_decoder  {"src": (B, S), "tgt_in": (B, T)}: the encoder's final states (after the last
+                     non-padding source token) start the decoder, which reads
+                     the target shifted right                             -> (B, T, C)
 
 Inputs are features ``(B, T, F)`` or tokens ``(B, T)`` (embedded when the data spec names an
-``input_vocab``); a dict ``{"x": ..., "mask": (B, T)}`` carries a variable-length batch.
+``input_vocab``); a dict ``{"x": ..., "mask": (B, T)}`` carries a variable-length batch. The
+encoder-decoder reads the one sequence-to-sequence layout (``lectarch.data.sequences``).
 ``model.layers`` stacks layers (the slide "Deep LSTM Models"): layer l reads the output sequence
 of layer l-1, with dropout ``model.dropout`` between layers; ``model.bidirectional`` adds a
 right-to-left pass whose outputs are concatenated.
@@ -177,23 +179,27 @@ class RecurrentNetwork(nnx.Module):
         stack = dict(layers=layers, bidirectional=bidirectional, dropout=dropout, unroll=unroll,
                      projection=projection, bptt=bptt, rngs=rngs)
         if family == "encoder_decoder":
-            self.src_embed = nnx.Embed(spec.extras["source_vocab"], embed_dim, rngs=rngs)
-            self.tgt_embed = nnx.Embed(spec.extras["target_vocab"], embed_dim, rngs=rngs)
+            if spec.tokens is None or spec.input_vocab is None:
+                raise ConfigError("config.model.family='encoder_decoder' needs sequence-to-sequence data "
+                                  "(e.g. config.data.name='seq2seq_tasks')")
+            self.pad_id = spec.tokens.pad
+            self.src_embed = nnx.Embed(spec.input_vocab, embed_dim, rngs=rngs)
+            self.tgt_embed = nnx.Embed(spec.num_outputs, embed_dim, rngs=rngs)
             self.encoder = DeepRecurrent(cell, embed_dim, **stack)
             self.decoder = DeepRecurrent(cell, embed_dim, **stack)
             top = self.decoder
         else:
-            vocab = spec.extras.get("input_vocab")
+            vocab = spec.input_vocab
             self.embed = nnx.Embed(vocab, embed_dim, rngs=rngs) if vocab else None
             in_features = embed_dim if vocab else spec.input_shape[-1]
             self.stack = DeepRecurrent(cell, in_features, **stack)
             top = self.stack
-        self.output_length = output_length or spec.extras.get("output_length", 0)
+        self.output_length = output_length or spec.output_length or 0
         if family == "one_to_many" and self.output_length < 1:
             raise ConfigError("one_to_many needs config.model.output_length >= 1 or a data spec with output_length")
         self.head = nnx.Linear(top.out_features, spec.num_outputs, rngs=rngs)
 
-    def _features(self, inputs) -> tuple[jax.Array, jax.Array | None]:
+    def features(self, inputs) -> tuple[jax.Array, jax.Array | None]:
         """Time-major features ``x_TxBxD`` (embedded tokens) and the mask ``mask_TxB`` (or None)."""
         x, mask = (inputs["x"], inputs.get("mask")) if isinstance(inputs, dict) else (inputs, None)
         if self.family in ("one_to_one", "one_to_many"):
@@ -208,14 +214,13 @@ class RecurrentNetwork(nnx.Module):
                  perturbations: dict | None = None) -> jax.Array:
         kw = dict(train=train, rngs=rngs)
         if self.family == "encoder_decoder":
-            src_TxBxE = jnp.swapaxes(self.src_embed(inputs["source"]), 0, 1)
-            src_mask = inputs.get("source_mask")
-            carries, _ = self.encoder(src_TxBxE, mask_TxB=None if src_mask is None else jnp.swapaxes(src_mask, 0, 1),
+            src_TxB = jnp.swapaxes(inputs["src"], 0, 1)
+            carries, _ = self.encoder(self.src_embed(src_TxB), mask_TxB=(src_TxB != self.pad_id).astype(jnp.float32),
                                       perturbations=_sub(perturbations, "encoder."), **kw)
-            tgt_TxBxE = jnp.swapaxes(self.tgt_embed(inputs["target_in"]), 0, 1)
+            tgt_TxBxE = self.tgt_embed(jnp.swapaxes(inputs["tgt_in"], 0, 1))
             _, y = self.decoder(tgt_TxBxE, carries0=carries, perturbations=_sub(perturbations, "decoder."), **kw)
             return jnp.swapaxes(self.head(y), 0, 1)
-        x_TxBxD, mask_TxB = self._features(inputs)
+        x_TxBxD, mask_TxB = self.features(inputs)
         carries, y_TxBxH = self.stack(x_TxBxD, mask_TxB=mask_TxB, perturbations=perturbations, **kw)
         if self.family in ("one_to_one", "many_to_one"):
             return self.head(_last_state(carries[-1]))
@@ -224,11 +229,24 @@ class RecurrentNetwork(nnx.Module):
     def zero_perturbations(self, inputs) -> dict[str, jax.Array]:
         """Zeros for every perturbation this model takes on ``inputs`` (differentiate at them)."""
         if self.family == "encoder_decoder":
-            B, S = inputs["source"].shape
+            B, S = inputs["src"].shape
             return {**self.encoder.zero_perturbations(S, B, "encoder."),
-                    **self.decoder.zero_perturbations(inputs["target_in"].shape[1], B, "decoder.")}
-        x_TxBxD, _ = jax.eval_shape(self._features, inputs)
+                    **self.decoder.zero_perturbations(inputs["tgt_in"].shape[1], B, "decoder.")}
+        x_TxBxD, _ = jax.eval_shape(self.features, inputs)
         return self.stack.zero_perturbations(x_TxBxD.shape[0], x_TxBxD.shape[1])
+
+    def pictures(self, inputs) -> dict[str, np.ndarray]:
+        """The hidden states of the top layer over time for the first example (units x time);
+        none for the encoder-decoder."""
+        if self.family == "encoder_decoder":
+            return {}
+        x_TxBxD, mask_TxB = self.features(jax.tree.map(jnp.asarray, inputs))
+        _, y_TxBxH = self.stack(x_TxBxD[:, :1], mask_TxB=None if mask_TxB is None else mask_TxB[:, :1])
+        img = np.asarray(y_TxBxH[:, 0, :]).T
+        lo, hi = img.min(), img.max()
+        scale = max(1, 512 // max(img.shape))  # nearest-neighbour enlargement, so one unit is visible
+        img = np.kron((img - lo) / max(hi - lo, 1e-6), np.ones((scale, scale)))
+        return {"hidden_states": img}
 
 
 def build(cfg: ml_collections.ConfigDict, spec: DataSpec, rngs: nnx.Rngs) -> RecurrentNetwork:
@@ -237,15 +255,3 @@ def build(cfg: ml_collections.ConfigDict, spec: DataSpec, rngs: nnx.Rngs) -> Rec
                             unroll=cfg.unroll, projection=cfg.projection, output_length=cfg.output_length,
                             bptt=cfg.get("bptt", "explicit"), rngs=rngs)
 
-
-def pictures(model: RecurrentNetwork, inputs) -> dict[str, np.ndarray]:
-    """The hidden states of the top layer over time for the first example (units x time)."""
-    if model.family == "encoder_decoder":
-        return {}
-    x_TxBxD, mask_TxB = model._features(jax.tree.map(jnp.asarray, inputs))
-    _, y_TxBxH = model.stack(x_TxBxD[:, :1], mask_TxB=None if mask_TxB is None else mask_TxB[:, :1])
-    img = np.asarray(y_TxBxH[:, 0, :]).T
-    lo, hi = img.min(), img.max()
-    scale = max(1, 512 // max(img.shape))  # nearest-neighbour enlargement, so one unit is visible
-    img = np.kron((img - lo) / max(hi - lo, 1e-6), np.ones((scale, scale)))
-    return {"hidden_states": img}

@@ -33,8 +33,6 @@ feeds step t+1 and the output ``y_t``. With zero perturbations nothing changes, 
 functions of ``(cell, params, x_TxBxD, ...)`` and return ``(final carry, y_TxBxH)``.
 """
 
-from collections.abc import Callable
-
 import jax
 import jax.numpy as jnp
 
@@ -194,8 +192,3 @@ def python_unroll(cell: Cell, params: Params, x_TxBxD: jax.Array, *, carry0: Car
         p_t = {k: v[t] for k, v in perturbations.items()} if perturbations else None
         carry, ys[t] = _masked_perturbed(new, carry, None if mask_TxB is None else mask_TxB[t], p_t)
     return carry, jnp.stack(ys)
-
-
-def step_jacobian(cell: Cell, params: Params, carry: Carry, xw_t: jax.Array) -> Callable:
-    """``carry_{t-1} -> carry_t`` for one fixed input: ``jax.jacrev`` of it gives dh_t/dh_{t-1}."""
-    return lambda c: cell.step(params, c, xw_t)[0]

@@ -25,7 +25,9 @@ from flax import nnx
 
 from lectarch.config import ConfigError
 from lectarch.config.rules import NON_NEGATIVE_INT, POSITIVE_INT, PROBABILITY, OneOf
+from lectarch.data.sequences import TOKENS
 from lectarch.data.spec import DataSpec
+from lectarch.models.dtypes import DTYPES
 from lectarch.models.transformer_layers import (
     DecoderLayer,
     EncoderLayer,
@@ -33,8 +35,6 @@ from lectarch.models.transformer_layers import (
     embedding_init,
 )
 from lectarch.ops.attention import IMPLEMENTATIONS
-
-DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
 CONFIG_RULES = {
     "d_model": POSITIVE_INT,
@@ -189,15 +189,42 @@ class Transformer(nnx.Module):
         _, _, dec_w = self.decode(inputs["tgt_in"], self.memories(memory), lengths_B, return_weights=True)
         return {"encoder_self": enc_w, "decoder_self": [w[0] for w in dec_w], "cross": [w[1] for w in dec_w]}
 
+    def pictures(self, inputs: dict) -> dict[str, np.ndarray]:
+        """Attention maps of the first example: one image per attention kind and layer, one tile per head.
+
+        Rows of a tile are queries, columns keys (padding cropped); brighter = more weight.
+        """
+        from lectarch.models.transformer_pictures import head_grid
+
+        one = {k: jnp.asarray(np.asarray(v)[:1]) for k, v in inputs.items()}
+        weights = nnx.jit(lambda m, x: m.attention_weights(x))(self, one)
+        S = int(np.sum(np.asarray(one["src"][0]) != self.pad_id))
+        T = int(np.sum(np.asarray(one["tgt_in"][0]) != self.pad_id))
+        sizes = {"encoder_self": (S, S), "decoder_self": (T, T), "cross": (T, S)}
+        images = {}
+        for kind, per_layer in weights.items():
+            rows, cols = sizes[kind]
+            for i, w_1xHxTxS in enumerate(per_layer):
+                images[f"attention_{kind}_layer{i}"] = head_grid(np.asarray(w_1xHxTxS[0], np.float32)[:, :rows, :cols])
+        return images
+
+    def decode_metrics(self, dataset, batch_size: int) -> dict[str, float]:
+        """Exact-match sequence accuracy (and BLEU for translation) of greedy decoding of the first
+        ``dataset.decode_examples`` eval sources."""
+        from lectarch.models.decoding import evaluate_decoding
+
+        n = dataset.decode_examples
+        return evaluate_decoding(self, dataset, num_examples=n, batch_size=batch_size) if n else {}
+
 
 def build(cfg: ml_collections.ConfigDict, spec: DataSpec, rngs: nnx.Rngs) -> Transformer:
-    extras = spec.extras
-    src_vocab = int(extras.get("src_vocab", spec.num_outputs))
-    tgt_vocab = int(extras.get("tgt_vocab", spec.num_outputs))
+    src_vocab = spec.input_vocab or spec.num_outputs
+    tgt_vocab = spec.num_outputs
+    tokens = spec.tokens or TOKENS
     if cfg.share_embeddings and src_vocab != tgt_vocab:
         raise ConfigError(f"config.model.share_embeddings=True needs one vocabulary for source and target; "
                           f"the data has {src_vocab} and {tgt_vocab}")
-    longest = int(extras.get("max_len", 0))
+    longest = spec.max_len or 0
     if longest > cfg.max_len:
         raise ConfigError(f"config.model.max_len={cfg.max_len} is out of range: the data has sequences of "
                           f"{longest} tokens")
@@ -206,33 +233,5 @@ def build(cfg: ml_collections.ConfigDict, spec: DataSpec, rngs: nnx.Rngs) -> Tra
         num_encoder_layers=cfg.num_encoder_layers, num_decoder_layers=cfg.num_decoder_layers,
         dropout=cfg.dropout, pre_norm=cfg.pre_norm, positional=cfg.positional, max_len=cfg.max_len,
         share_embeddings=cfg.share_embeddings, tie_output=cfg.tie_output, dtype=cfg.dtype,
-        attention=cfg.attention, pad_id=int(extras.get("pad_id", 0)), bos_id=int(extras.get("bos_id", 1)),
-        eos_id=int(extras.get("eos_id", 2)), rngs=rngs)
+        attention=cfg.attention, pad_id=tokens.pad, bos_id=tokens.bos, eos_id=tokens.eos, rngs=rngs)
 
-
-def pictures(model: Transformer, inputs: dict) -> dict[str, np.ndarray]:
-    """Attention maps of the first example: one image per attention kind and layer, one tile per head.
-
-    Rows of a tile are queries, columns keys (padding cropped); brighter = more weight.
-    """
-    from lectarch.models.transformer_pictures import head_grid
-
-    one = {k: jnp.asarray(np.asarray(v)[:1]) for k, v in inputs.items()}
-    weights = nnx.jit(lambda m, x: m.attention_weights(x))(model, one)
-    S = int(np.sum(np.asarray(one["src"][0]) != model.pad_id))
-    T = int(np.sum(np.asarray(one["tgt_in"][0]) != model.pad_id))
-    sizes = {"encoder_self": (S, S), "decoder_self": (T, T), "cross": (T, S)}
-    images = {}
-    for kind, per_layer in weights.items():
-        rows, cols = sizes[kind]
-        for i, w_1xHxTxS in enumerate(per_layer):
-            images[f"attention_{kind}_layer{i}"] = head_grid(np.asarray(w_1xHxTxS[0], np.float32)[:, :rows, :cols])
-    return images
-
-
-def decode_metrics(model: Transformer, dataset, cfg: ml_collections.ConfigDict) -> dict[str, float]:
-    """Exact-match sequence accuracy (and BLEU for translation) of greedy decoding at eval steps."""
-    from lectarch.models.decoding import evaluate_decoding
-
-    n = int(dataset.extras.get("decode_examples", 0))
-    return evaluate_decoding(model, dataset, num_examples=n, batch_size=cfg.eval_batch_size) if n else {}

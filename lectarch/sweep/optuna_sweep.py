@@ -145,8 +145,9 @@ def counted_trials(study: optuna.Study) -> int:
     return len(done)
 
 
-class Objective:
-    """One trial = ``train(load_config(config, overrides + space(trial)), workdir/trials/NNNN)``."""
+class TrialRunner:
+    """Optuna's objective function (not a training objective): one trial =
+    ``train(load_config(config, overrides + space(trial)), workdir/trials/NNNN)``."""
 
     def __init__(self, config: str | pathlib.Path, space: Space, workdir: pathlib.Path, overrides: list[str]):
         self.config, self.space, self.workdir, self.overrides = config, space, workdir, list(overrides)
@@ -225,14 +226,14 @@ def run_sweep(config: str | pathlib.Path, space_path: str | pathlib.Path, workdi
     study.set_user_attr("metric", space.metric)
     for number in fail_killed_trials(study):
         print(f"trial {number}: its worker was killed; marked failed and queued again", file=sys.stderr)
-    objective = Objective(config, space, workdir, list(overrides))
+    run_trial = TrialRunner(config, space, workdir, list(overrides))
     status = "finished"
     try:
         while counted_trials(study) < n:
             waiting = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
             if sampler_name == "grid" and study.sampler.is_exhausted(study) and not waiting:
                 break
-            study.optimize(objective, n_trials=1, catch=(TrialFailed,), gc_after_trial=True)
+            study.optimize(run_trial, n_trials=1, catch=(TrialFailed,), gc_after_trial=True)
     except KeyboardInterrupt:
         status = "interrupted"
         print(f"sweep interrupted: run the same command again to resume study {name!r}", file=sys.stderr)
@@ -242,5 +243,5 @@ def run_sweep(config: str | pathlib.Path, space_path: str | pathlib.Path, workdi
     return out
 
 
-__all__ = ["GRACE_S", "HEARTBEAT_S", "Objective", "SweepResult", "TrialFailed", "counted_trials",
+__all__ = ["GRACE_S", "HEARTBEAT_S", "SweepResult", "TrialFailed", "TrialRunner", "counted_trials",
            "default_storage", "fail_killed_trials", "make_pruner", "make_sampler", "make_storage", "run_sweep"]

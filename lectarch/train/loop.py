@@ -6,6 +6,7 @@ randomness is ``fold_in(key(seed), step)``, and the compiled step is the same pr
 """
 
 import dataclasses
+import functools
 import json
 import pathlib
 import signal
@@ -15,11 +16,12 @@ from collections.abc import Callable
 
 import jax
 import ml_collections
+from flax import nnx
 
 from lectarch.config import ConfigError
 from lectarch.data import pipeline
 from lectarch.experiment import build_objective
-from lectarch.models import model_module
+from lectarch.models.capabilities import DecodeMetrics, Pictures
 from lectarch.train import restore, sharding
 from lectarch.train.checkpoint import Checkpointer
 from lectarch.train.evaluate import eval_sums, means
@@ -110,19 +112,25 @@ def _better(new: dict, best: dict) -> bool:
     return new["loss"] < best["loss"]
 
 
-def _decode_metrics(cfg, graphdef, state, dataset) -> dict:
-    """Metrics that need the model's own outputs fed back (e.g. greedy decoding), from the model's
-    optional ``decode_metrics(model, dataset, cfg) -> dict`` hook."""
-    hook = getattr(model_module(cfg.model.name), "decode_metrics", None)
-    return {} if hook is None else hook(merge(graphdef, jax.device_get(state)), dataset, cfg)
+def _host_model(graphdef, state) -> Callable[[], nnx.Module]:
+    """The model on the host, copied from the devices on first use and then reused: the eval
+    hooks below share one copy of the state per eval (none when no hook runs)."""
+    return functools.cache(lambda: merge(graphdef, jax.device_get(state)))
 
 
-def _write_pictures(cfg, graphdef, state, dataset, writer: MetricsWriter, step: int) -> list[pathlib.Path]:
-    hook = getattr(model_module(cfg.model.name), "pictures", None)
-    if hook is None or not cfg.get("pictures", True) or jax.process_index() != 0:
+def _decode_metrics(cfg, model_type: type, host_model: Callable[[], nnx.Module], dataset) -> dict:
+    """Metrics that need the model's own outputs fed back (e.g. greedy decoding): the
+    ``DecodeMetrics`` capability (``lectarch.models.capabilities``)."""
+    if not issubclass(model_type, DecodeMetrics):
+        return {}
+    return host_model().decode_metrics(dataset, cfg.eval_batch_size)
+
+
+def _write_pictures(cfg, model_type: type, host_model: Callable[[], nnx.Module], dataset, writer: MetricsWriter,
+                    step: int) -> list[pathlib.Path]:
+    if not issubclass(model_type, Pictures) or not cfg.get("pictures", True) or jax.process_index() != 0:
         return []
-    example = pipeline._stack([dataset.eval[0]])
-    images = hook(merge(graphdef, jax.device_get(state)), example["inputs"])
+    images = host_model().pictures(pipeline.stack([dataset.eval[0]])["inputs"])
     return [p for name, img in images.items() if (p := writer.image(step, name, img)) is not None]
 
 
@@ -142,6 +150,7 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
     run = restore.build(cfg)
     mesh, dataset, graphdef, state = run.mesh, run.dataset, run.graphdef, run.state
     num_params = count_params(state)
+    model_type = type(merge(graphdef, state))  # what the eval hooks may use (lectarch.models.capabilities)
     objective = build_objective(cfg)
     train_step = sharding.jit_train_step(mesh, make_train_step(graphdef, run.tx, objective,
                                                                cfg.get("log_grad_norms", False)))
@@ -199,11 +208,12 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
                     t_log, s_log = now, step
                 if do_eval:
                     last_eval = evaluate(eval_step, mesh, state, dataset, cfg.eval_batch_size)
-                    last_eval.update(_decode_metrics(cfg, graphdef, state, dataset))
-                    last_eval.update({f"baseline_{k}": v for k, v in dataset.extras.get("baseline", {}).items()})
+                    host_model = _host_model(graphdef, state)
+                    last_eval.update(_decode_metrics(cfg, model_type, host_model, dataset))
+                    last_eval.update({f"baseline_{k}": v for k, v in dataset.baseline.items()})
                     writer.write(step, "eval", last_eval)
                     best = dict(last_eval, step=step) if _better(last_eval, best) else best
-                    _write_pictures(cfg, graphdef, state, dataset, writer, step)
+                    _write_pictures(cfg, model_type, host_model, dataset, writer, step)
                     if on_eval is not None:
                         on_eval(step, dict(last_eval))  # may raise (e.g. a pruned sweep trial)
                 if do_ckpt:

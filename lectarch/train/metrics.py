@@ -35,7 +35,7 @@ class MetricsWriter:
         if not self.active:
             return
         record = {"step": int(step), "split": split}
-        record.update({k: _plain(v) for k, v in scalars.items()})
+        record.update({k: plain(v) for k, v in scalars.items()})
         with self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
         if self.tb is not None:
@@ -77,6 +77,9 @@ def read_metrics(workdir: str | pathlib.Path, split: str | None = None) -> list[
     return [r for r in rows if split is None or r["split"] == split]
 
 
-def _plain(v):
-    v = np.asarray(v)
-    return v.item() if v.ndim == 0 else v.tolist()
+def plain(v):
+    """A JSON-ready value: arrays and numpy scalars as Python lists and numbers; anything else as is."""
+    if isinstance(v, (np.generic, np.ndarray)) or hasattr(v, "__array__"):
+        v = np.asarray(v)
+        return v.item() if v.ndim == 0 else v.tolist()
+    return v

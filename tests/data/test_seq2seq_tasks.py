@@ -11,7 +11,7 @@ def test_elements(task, rule):
     cfg = default_config(task)
     cfg.train_size, cfg.eval_size = 200, 50
     ds = build(cfg, seed=0)
-    assert ds.spec.extras["max_len"] == cfg.max_len + 1 and ds.spec.num_outputs == cfg.vocab_size + 3
+    assert ds.spec.max_len == cfg.max_len + 1 and ds.spec.num_outputs == cfg.vocab_size + 3
     for split in (ds.train, ds.eval):
         for i in range(20):
             e = split[i]

@@ -18,7 +18,7 @@ def tiny(seed=0, **overrides):
     m.d_model, m.num_heads, m.d_ff, m.dropout, m.max_len = 16, 2, 32, 0.0, 8
     for k, v in overrides.items():
         m[k] = v
-    return transformer.build(m, DataSpec((8,), V, {"max_len": 8}), nnx.Rngs(seed))
+    return transformer.build(m, DataSpec((8,), V, max_len=8), nnx.Rngs(seed))
 
 
 SRC = np.array([[4, 5, 6, 7, 2, 0, 0, 0], [9, 8, 7, 6, 5, 4, 3, 2], [3, 2, 0, 0, 0, 0, 0, 0]])

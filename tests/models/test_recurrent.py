@@ -31,7 +31,7 @@ def test_every_family_member_has_the_shape_of_its_targets(name):
     cfg = config(name, "model.hidden=8", "data.num_train=4" if "num_train" in config(name).data else "seed=0",
                  *FAMILY_CONFIGS[name])
     dataset = build_dataset(cfg)
-    batch = pipeline._stack([dataset.train[i] for i in range(2)])
+    batch = pipeline.stack([dataset.train[i] for i in range(2)])
     model = build_model(cfg, dataset.spec, nnx.Rngs(params=0))
     out = jax.eval_shape(lambda x: model(x), jax.tree.map(jnp.asarray, batch["inputs"]))  # traced, not compiled
     targets = np.asarray(batch["targets"])
@@ -131,7 +131,7 @@ def test_encoder_decoder_perturbations_are_prefixed():
     cfg = config("family_encoder_decoder", "model.hidden=4")
     dataset = build_dataset(cfg)
     model = build_model(cfg, dataset.spec, nnx.Rngs(params=0))
-    inputs = jax.tree.map(jnp.asarray, pipeline._stack([dataset.train[0]])["inputs"])
+    inputs = jax.tree.map(jnp.asarray, pipeline.stack([dataset.train[0]])["inputs"])
     zeros = model.zero_perturbations(inputs)
     assert {"encoder.0.h", "encoder.0.c", "decoder.0.h", "decoder.0.c"} == set(zeros)
     run = _jit(model)
@@ -140,13 +140,20 @@ def test_encoder_decoder_perturbations_are_prefixed():
 
 
 def test_pictures_show_the_hidden_states_over_time():
-    from lectarch.models.recurrent import pictures
+    from lectarch.models.capabilities import Pictures
+    from lectarch.models.scan import python_unroll
 
     model = _model(layers=1, family="many_to_one")
-    images = pictures(model, np.random.default_rng(0).normal(size=(1, 5, 3)).astype(np.float32))
-    img = images["hidden_states"]
-    assert img.ndim == 2 and img.min() >= 0 and img.max() <= 1
-    assert img.shape[0] // 6 == img.shape[1] // 5  # units x time, enlarged by the same factor
+    x_1x5x3 = np.random.default_rng(0).normal(size=(1, 5, 3)).astype(np.float32)
+    assert isinstance(model, Pictures)
+    img = model.pictures(x_1x5x3)["hidden_states"]
+    scale = img.shape[1] // 5
+    assert img.shape == (6 * scale, 5 * scale)  # units x time, each cell enlarged to scale x scale pixels
+    layer = model.stack.forward[0]
+    _, y_TxBxH = python_unroll(layer.cell, layer.params(), jnp.swapaxes(jnp.asarray(x_1x5x3), 0, 1))
+    h_HxT = np.asarray(y_TxBxH[:, 0, :]).T
+    expected = (h_HxT - h_HxT.min()) / (h_HxT.max() - h_HxT.min())  # min-max scaled to [0, 1]
+    np.testing.assert_allclose(img[::scale, ::scale], expected, rtol=1e-5, atol=1e-5)
 
 
 def test_config_rules_reject_what_does_not_exist():
@@ -156,3 +163,18 @@ def test_config_rules_reject_what_does_not_exist():
         config("family_encoder_decoder", "model.bidirectional=true")
     with pytest.raises(ConfigError, match="model.variant"):
         config("adding_lstm", "model.variant=XYZ")
+
+
+def test_encoder_decoder_reads_the_sequence_layout_and_ignores_source_padding():
+    from lectarch.data.sequences import EOS, PAD, seq2seq_spec
+
+    m = default_config("lstm")
+    m.family, m.hidden, m.embed_dim = "encoder_decoder", 5, 4
+    from lectarch.models.recurrent import build
+    model = build(m, seq2seq_spec(vocab=9, width=6), nnx.Rngs(params=0))
+    tgt_in = jnp.array([[1, 6, 5, 4]])
+    padded = model({"src": jnp.array([[4, 5, 6, EOS, PAD, PAD]]), "tgt_in": tgt_in})
+    unpadded = model({"src": jnp.array([[4, 5, 6, EOS]]), "tgt_in": tgt_in})
+    np.testing.assert_allclose(padded, unpadded, rtol=1e-6, atol=1e-6)
+    other = model({"src": jnp.array([[4, 5, 7, EOS, PAD, PAD]]), "tgt_in": tgt_in})
+    assert not np.allclose(padded, other)  # the source does reach the decoder

@@ -18,7 +18,7 @@ from lectarch.train.optim import schedule
 from tests.helpers import config
 
 V = 13
-SPEC = DataSpec((8,), V, {"max_len": 8})
+SPEC = DataSpec((8,), V, max_len=8)
 
 
 def tiny(**overrides):
@@ -87,7 +87,7 @@ def test_shared_embeddings_and_tied_output():
 
 def test_base_model_has_the_papers_size():
     """Table 3: base model, 65M parameters (with a 37000-token shared vocabulary)."""
-    spec = DataSpec((256,), 37000, {"max_len": 256})
+    spec = DataSpec((256,), 37000, max_len=256)
     abstract = nnx.eval_shape(lambda: transformer.build(transformer.base_config(), spec, nnx.Rngs(0)))
     n = sum(x.size for x in jax.tree.leaves(nnx.state(abstract, nnx.Param)))
     assert 60e6 < n < 66e6, n
@@ -139,7 +139,7 @@ def test_paper_optimiser_in_configs():
 def test_pictures_one_grid_per_kind_and_layer():
     model = tiny(num_encoder_layers=2)
     inputs = {"src": np.array([[4, 5, 6, 2, 0, 0, 0, 0]]), "tgt_in": np.array([[1, 6, 5, 4, 0, 0]])}
-    images = transformer.pictures(model, inputs)
+    images = model.pictures(inputs)
     assert sorted(images) == sorted(f"attention_{k}_layer{i}" for k in ("encoder_self", "decoder_self", "cross")
                                     for i in range(2))
     for img in images.values():

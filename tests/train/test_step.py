@@ -1,6 +1,5 @@
 import jax
 import numpy as np
-import optax
 import pytest
 
 from lectarch.data import build_dataset, pipeline
@@ -34,8 +33,8 @@ def test_train_step_is_pure_and_its_jaxpr_prints():
     step = make_train_step(graphdef, tx, classification)
     batch = pipeline.train_batch_at(ds, batch_size=8, seed=0, step=0)
     jaxpr = jax.make_jaxpr(step)(state, batch)
-    text = str(jaxpr)
-    assert "dot_general" in text and "log_softmax" in text or "exp" in text
+    assert jaxpr.effects == set()  # no callback, print or I/O inside the step (a jax.debug.print would show here)
+    assert str(jaxpr).count("dot_general") >= 2 * (cfg.model.depth + 1)  # forward and backward matmul of each layer
     a, _ = step(state, batch)
     b, _ = step(state, batch)  # same inputs, same outputs: no hidden state
     assert jax.tree.all(jax.tree.map(lambda x, y: np.array_equal(x, y), a, b))
@@ -98,7 +97,6 @@ def test_clipping_global_norm_and_elementwise():
         tx = optimizer(cfg)
         updates, _ = tx.update(grads, tx.init(params), params)
         np.testing.assert_allclose(-updates["w"], expect, rtol=1e-6)
-    assert optax  # imported for clarity of what is tested
 
 
 def test_nonfinite_loss_freezes_the_state_and_names_the_step():

@@ -41,7 +41,7 @@ def restore_model(workdir: str | pathlib.Path, overrides: list[str] = ()):
     apply_overrides(cfg, overrides)
     dataset = build_dataset(cfg)
     graphdef, state, _ = init_state(cfg, dataset.spec)
-    ckpt = Checkpointer(workdir / "checkpoints", async_save=False)
+    ckpt = Checkpointer(workdir / "checkpoints", read_only=True)
     restored = ckpt.restore(state)
     ckpt.close()
     if restored is None:

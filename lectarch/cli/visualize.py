@@ -26,32 +26,26 @@ def saved_config(workdir):
 
 
 def restore(workdir, cfg, spec, step: int):
-    """``(model, step)``: the model of the given (or latest good) checkpoint."""
-    import orbax.checkpoint as ocp
-
+    """``(model, step)``: the model of the given (or latest good) checkpoint, opened read-only."""
     from lectarch.config import ConfigError
-    from lectarch.train.checkpoint import Checkpointer
+    from lectarch.train.checkpoint import CheckpointCorrupt, Checkpointer
     from lectarch.train.state import init_state, merge
 
     graphdef, state, _ = init_state(cfg, spec)
-    ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=cfg.get("max_to_keep", 3), async_save=False)
+    ckpt = Checkpointer(workdir / "checkpoints", read_only=True)
     try:
-        steps = sorted(ckpt.manager.all_steps())
+        steps = ckpt.steps()
         if not steps:
             raise ConfigError(f"{workdir / 'checkpoints'} holds no checkpoint")
-        if step < 0:
-            restored = ckpt.restore(state)
-            if restored is None:
-                raise ConfigError(f"no checkpoint in {workdir / 'checkpoints'} could be restored")
-            state, _, step = restored
-        else:
-            if step not in steps:
-                raise ConfigError(f"--step={step}: no such checkpoint in {workdir / 'checkpoints'} (have {steps})")
-            import jax
-
-            abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state)
-            state = ckpt.manager.restore(step, args=ocp.args.Composite(
-                state=ocp.args.StandardRestore(abstract), data=ocp.args.JsonRestore())).state
+        if step >= 0 and step not in steps:
+            raise ConfigError(f"--step={step}: no such checkpoint in {workdir / 'checkpoints'} (have {steps})")
+        try:
+            restored = ckpt.restore(state, step=None if step < 0 else step)
+        except CheckpointCorrupt as e:
+            raise ConfigError(str(e)) from e
+        if restored is None:
+            raise ConfigError(f"no checkpoint in {workdir / 'checkpoints'} could be restored")
+        state, _, step = restored
     finally:
         ckpt.close()
     return merge(graphdef, state), step

@@ -114,7 +114,7 @@ def restore_programs(programs: Programs, workdir: str) -> tuple[Programs, int]:
     directory = pathlib.Path(workdir) / "checkpoints"
     if not directory.is_dir():
         raise ConfigError(f"--workdir {workdir}: no checkpoints folder (train with `lectarch train` first)")
-    ckpt = Checkpointer(directory, async_save=False)
+    ckpt = Checkpointer(directory, read_only=True)
     try:
         restored = ckpt.restore(programs.state)
     finally:

@@ -69,8 +69,8 @@ def tree_differences(saved, target) -> list[str]:
     """What differs between a checkpoint's saved tree and ``target``'s (keys, shapes, dtypes)."""
     a, b = _flat_shapes(saved), _flat_shapes(target)
     order = lambda keys: sorted(keys, key=lambda k: (not k.startswith("params."), k))  # noqa: E731 - parameters first
-    out = [f"{k}: in the checkpoint, not in the config's model" for k in order(set(a) - set(b))]
-    out += [f"{k}: in the config's model, not in the checkpoint" for k in order(set(b) - set(a))]
+    out = [f"{k}: only in the checkpoint" for k in order(set(a) - set(b))]
+    out += [f"{k}: only in the config's state" for k in order(set(b) - set(a))]
     for k in order(set(a) & set(b)):
         if a[k] != b[k]:
             out.append(f"{k}: checkpoint {a[k][0]} {a[k][1]}, config {b[k][0]} {b[k][1]}")

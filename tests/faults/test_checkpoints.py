@@ -117,7 +117,7 @@ def test_verified_steps_are_the_ones_whose_bytes_match(run, tmp_path):
 def test_nonfinite_stop_names_the_last_verified_checkpoint_or_none(tmp_path):
     first = train(mlp("optimizer.name=sgd", "learning_rate=1e30", "checkpoint_every=10"), tmp_path / "a")
     assert first.status == "nonfinite" and "No checkpoint has been saved yet" in first.message
-    workdir = trained(tmp_path / "b")
+    workdir = trained(tmp_path / "b", "optimizer.name=sgd")
     _flip_bit(data_files(workdir / "checkpoints" / "20")[0])
     (workdir / "config.json").unlink()
     cfg = mlp("num_steps=40", "learning_rate=1e30", "optimizer.name=sgd")
@@ -131,18 +131,6 @@ def _no_traceback(proc) -> str:
     text = proc.stdout + proc.stderr
     assert "Traceback" not in text, text
     return text
-
-
-def test_visualize_on_an_edited_config_is_a_mismatch_and_changes_nothing(run, tmp_path):
-    workdir = copy_run(run, tmp_path / "run")
-    cfg = json.loads((workdir / "config.json").read_text())
-    cfg["model"]["width"] = 32
-    (workdir / "config.json").write_text(json.dumps(cfg))
-    before = snapshot(workdir)
-    proc = lectarch("visualize", "--workdir", str(workdir))
-    text = _no_traceback(proc)
-    assert proc.returncode == 2 and "does not fit the config" in text and "(16,)" in text and "(32,)" in text
-    assert snapshot(workdir) == before
 
 
 def test_gradflow_with_another_config_is_a_mismatch_and_changes_nothing(run, tmp_path):
@@ -182,6 +170,18 @@ def seq2seq_run(tmp_path_factory) -> pathlib.Path:
 
     assert train(config("transformer_copy", *cfg), workdir).status == "finished"
     return workdir
+
+
+def test_visualize_on_an_edited_config_is_a_mismatch_and_changes_nothing(seq2seq_run, tmp_path):
+    workdir = copy_run(seq2seq_run, tmp_path / "run")
+    cfg = json.loads((workdir / "config.json").read_text())
+    cfg["model"]["d_model"] = 64
+    (workdir / "config.json").write_text(json.dumps(cfg))
+    before = snapshot(workdir)
+    proc = lectarch("visualize", "--workdir", str(workdir))
+    text = _no_traceback(proc)
+    assert proc.returncode == 2 and "does not fit the config" in text and "(32,)" in text and "(64,)" in text
+    assert snapshot(workdir) == before
 
 
 def test_decode_with_another_width_is_a_mismatch_and_changes_nothing(seq2seq_run, tmp_path):

@@ -142,6 +142,7 @@ class Checkpointer:
         return True
 
     def _save_error(self, step: int, e: BaseException) -> CheckpointSaveError:
+        self._discard_partial(step)
         return CheckpointSaveError(f"could not save the checkpoint of step {step} to {self.directory}: "
                                    f"{describe_os_error(e)}")
 
@@ -175,7 +176,13 @@ class Checkpointer:
             self.manager.wait_until_finished()
         except Exception as e:  # noqa: BLE001
             raise self._save_error(step, e) from e
-        if jax.process_index() == 0 and self._dir(step).is_dir():
+        if not (self._dir(step).is_dir() and ocp.step.is_path_finalized(self._dir(step))):
+            # orbax's background thread logs a failed write and leaves the step unfinalised
+            free = shutil.disk_usage(self.directory).free if self.directory.is_dir() else 0
+            cause = os.strerror(errno.ENOSPC) if free < (1 << 20) else "its files were not finalised (see the log above)"
+            self._discard_partial(step)
+            raise CheckpointSaveError(f"could not save the checkpoint of step {step} to {self.directory}: {cause}")
+        if jax.process_index() == 0:
             try:
                 checksums.write_manifest(self._dir(step))
             except OSError as e:
@@ -197,6 +204,14 @@ class Checkpointer:
                 self.manager.close()
             except Exception:  # noqa: BLE001 - a failure here was already reported by wait()
                 pass
+
+    def _discard_partial(self, step: int) -> None:
+        """A failed save is a partial one: set its folder aside so no later run restores it."""
+        try:
+            if self._dir(step).exists():
+                self._set_aside(step)
+        except OSError:  # e.g. a full disk refusing even the folder; a restart cleans it up
+            pass
 
     # --- restoring -----------------------------------------------------------------------------
     def restore(self, target: TrainState, step: int | None = None) -> tuple[TrainState, dict, int] | None:

@@ -168,7 +168,7 @@ class Checkpointer:
             if time.time() - started > self.save_timeout:
                 self._pending = None
                 raise CheckpointSaveError(f"the checkpoint of step {step} to {self.directory} has not finished "
-                                          f"after {self.save_timeout:.0f}s (a hung file system?)")
+                                          f"after {self.save_timeout:g}s (a hung file system?)")
             return
         self._pending = None
         try:

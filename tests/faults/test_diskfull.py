@@ -132,3 +132,17 @@ def mlp_overrides(*extra: str) -> tuple[str, ...]:
     from tests.faults.checkpoint_runs import MLP
 
     return (*MLP, *extra)
+
+
+def test_a_save_that_hangs_past_the_timeout_is_reported(tmp_path, monkeypatch):
+    import jax.numpy as jnp
+
+    from lectarch.train.checkpoint import Checkpointer, CheckpointSaveError
+
+    ckpt = Checkpointer(tmp_path / "checkpoints", save_timeout=0.2)
+    ckpt.save(1, {"w": jnp.ones(3)}, {"next_step": 1})
+    monkeypatch.setattr(ocp.CheckpointManager, "is_saving_in_progress", lambda self: True)  # a stuck write
+    with pytest.raises(CheckpointSaveError, match=r"checkpoint of step 1 to .*checkpoints has not finished after 0.2s"):
+        ckpt.wait()
+    monkeypatch.undo()
+    ckpt.close()

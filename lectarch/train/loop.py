@@ -23,7 +23,7 @@ from lectarch.data import pipeline
 from lectarch.experiment import build_objective
 from lectarch.models.capabilities import DecodeMetrics, Pictures
 from lectarch.train import restore, sharding
-from lectarch.train.checkpoint import Checkpointer
+from lectarch.train.checkpoint import Checkpointer, CheckpointSaveError
 from lectarch.train.evaluate import eval_sums, means
 from lectarch.train.metrics import MetricsWriter
 from lectarch.train.state import count_params, merge
@@ -32,12 +32,12 @@ from lectarch.train.step import make_eval_step, make_train_step
 # Changing these on resume would not fit the saved state (or would silently change the run).
 _RESUME_MUST_MATCH = ("model", "optimizer", "objective")
 
-EXIT_OK, EXIT_CONFIG, EXIT_NONFINITE = 0, 2, 3
+EXIT_OK, EXIT_CONFIG, EXIT_NONFINITE, EXIT_SAVE = 0, 2, 3, 4
 
 
 @dataclasses.dataclass
 class Result:
-    status: str  # "finished" | "interrupted" | "nonfinite"
+    status: str  # "finished" | "interrupted" | "nonfinite" | "save_failed"
     step: int
     best_eval: dict
     last_eval: dict
@@ -48,7 +48,7 @@ class Result:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_NONFINITE if self.status == "nonfinite" else EXIT_OK
+        return {"nonfinite": EXIT_NONFINITE, "save_failed": EXIT_SAVE}.get(self.status, EXIT_OK)
 
 
 class _StopRequest:
@@ -156,13 +156,11 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
                                                                cfg.get("log_grad_norms", False)))
     eval_step = sharding.jit_eval_step(mesh, make_eval_step(graphdef, objective))
 
-    ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=cfg.get("max_to_keep", 3))
+    ckpt = Checkpointer(workdir / "checkpoints", keep=cfg.get("max_to_keep", 3))
     start = 0
     restored = ckpt.restore(state)
     if restored is not None:
-        state, data_position, start = restored
-        if data_position.get("next_step") != start:
-            raise RuntimeError(f"checkpoint {start} has data position {data_position}, expected next_step={start}")
+        state, _, start = restored
         print(f"Resuming from step {start} ({ckpt.directory})", file=sys.stderr)
     if jax.process_index() == 0:
         (workdir / "config.json").write_text(cfg.to_json(indent=2) + "\n")
@@ -178,7 +176,7 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
         with _StopRequest() as stop:
             while step < cfg.num_steps:
                 if stop.signal_name:
-                    ckpt.save(step, state, {"next_step": step})
+                    ckpt.save(step, state, {"next_step": step})  # no-op if this step is saved already
                     ckpt.wait()
                     status = "interrupted"
                     message = (f"{stop.signal_name} received: saved a checkpoint at step {step}. "
@@ -193,11 +191,14 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
                 if not (log or do_eval or do_ckpt):
                     continue
                 m = jax.device_get(metrics)  # the only host sync: at log, eval and checkpoint steps
+                ckpt.poll()  # a failed or hung asynchronous save is reported here
                 if int(m["nonfinite_step"]) >= 0:
                     bad = int(m["nonfinite_step"]) + 1
                     status = "nonfinite"
-                    message = (f"non-finite loss or gradient at step {bad}: stopped. The last good checkpoint "
-                               f"(step {ckpt.latest_step()}) is kept in {ckpt.directory}")
+                    verified = ckpt.verified_steps()
+                    kept = (f"The last checkpoint that verified (step {verified[-1]}) is kept in {ckpt.directory}"
+                            if verified else "No checkpoint has been saved yet")
+                    message = f"non-finite loss or gradient at step {bad}: stopped. {kept}"
                     break
                 if log:
                     now = time.time()
@@ -218,9 +219,15 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
                         on_eval(step, dict(last_eval))  # may raise (e.g. a pruned sweep trial)
                 if do_ckpt:
                     ckpt.save(step, state, {"next_step": step})
+            ckpt.wait()
+    except CheckpointSaveError as e:
+        status, message = "save_failed", f"error: {e}. Earlier checkpoints are kept; free the cause and rerun to resume"
     finally:  # also when on_eval or anything else raises: flush checkpoints, close files
         progress.close()
-        ckpt.close()
+        try:
+            ckpt.close()
+        except CheckpointSaveError as e:
+            status, message = "save_failed", f"error: {e}. Earlier checkpoints are kept; free the cause and rerun to resume"
         writer.close()
     return Result(status=status, step=step, best_eval=best, last_eval=last_eval, wall_time=time.time() - t0,
                   workdir=workdir, num_params=num_params, message=message)
@@ -256,4 +263,4 @@ def summary(result: Result) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["EXIT_CONFIG", "EXIT_NONFINITE", "EXIT_OK", "Result", "evaluate", "summary", "train"]
+__all__ = ["EXIT_CONFIG", "EXIT_NONFINITE", "EXIT_OK", "EXIT_SAVE", "Result", "evaluate", "summary", "train"]

@@ -64,7 +64,7 @@ def restore_state(workdir: str | pathlib.Path, state: TrainState, step: int | No
     directory = pathlib.Path(workdir) / "checkpoints"
     if not directory.is_dir():
         raise ConfigError(f"{workdir} holds no checkpoint (no checkpoints folder): train it with `lectarch train` first")
-    ckpt = Checkpointer(directory, async_save=False)
+    ckpt = Checkpointer(directory, async_save=False, read_only=True)
     try:
         restored = ckpt.restore(state, step=step)
     finally:

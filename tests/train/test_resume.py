@@ -101,7 +101,7 @@ def test_corrupt_latest_checkpoint_is_reported_and_skipped(tmp_path, capsys):
     capsys.readouterr()
     result = train(_small("num_steps=50"), tmp_path)
     err = capsys.readouterr().err
-    assert "checkpoint at step 40" in err and "unreadable" in err and "Resuming from step 30" in err
+    assert "checkpoint at step 40" in err and "is corrupt" in err and "Resuming from step 30" in err
     assert result.status == "finished" and result.step == 50
     assert (tmp_path / "checkpoints-corrupt" / "40").is_dir()
     # the resumed run redid steps 31..50 and logged them once each

@@ -1,0 +1,49 @@
+"""Small runs shared by the checkpoint fault tests: a tiny MLP trained in-process, file snapshots."""
+
+import hashlib
+import pathlib
+import shutil
+
+from lectarch.train.loop import train
+from lectarch.train.metrics import read_metrics
+from tests.helpers import config
+
+MLP = ("num_steps=20", "log_every=5", "eval_every=20", "checkpoint_every=10", "model.width=16", "progress=false",
+       "pictures=false")
+
+
+def mlp(*overrides: str):
+    return config("mlp_digits", *MLP, *overrides)
+
+
+def trained(workdir: pathlib.Path, *overrides: str) -> pathlib.Path:
+    result = train(mlp(*overrides), workdir)
+    assert result.status == "finished", result.message
+    return workdir
+
+
+def copy_run(src: pathlib.Path, dst: pathlib.Path) -> pathlib.Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def losses(workdir: pathlib.Path) -> dict[int, float]:
+    return {r["step"]: r["loss"] for r in read_metrics(workdir, "train")}
+
+
+def snapshot(root: pathlib.Path) -> dict[str, tuple]:
+    """Every path under ``root`` with its kind, bytes' hash and modification time."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        st = p.lstat()
+        kind = "dir" if p.is_dir() else "file"
+        digest = hashlib.sha256(p.read_bytes()).hexdigest() if kind == "file" else ""
+        out[p.relative_to(root).as_posix()] = (kind, digest, st.st_mtime_ns if kind == "file" else 0)
+    return out
+
+
+def data_files(step_dir: pathlib.Path) -> list[pathlib.Path]:
+    """The array data files of a checkpoint (the ones a flipped bit would silently change)."""
+    files = [p for p in step_dir.rglob("*") if p.is_file() and p.parent.name == "d" and p.stat().st_size > 0]
+    assert files, f"no data files under {step_dir}"
+    return sorted(files, key=lambda p: p.stat().st_size, reverse=True)

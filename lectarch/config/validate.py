@@ -11,6 +11,7 @@ from lectarch.config.rules import (
     PROBABILITY,
     OneOf,
     Range,
+    check_finite,
 )
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
@@ -74,6 +75,7 @@ def validate(cfg: ml_collections.ConfigDict) -> None:
                 "checkpoint_every", "model", "data", "objective"):
         if key not in cfg:
             raise ConfigError(f"config has no key {key!r}; start the config from lectarch.config.base_config()")
+    check_finite(cfg)
     _check_rules(cfg, COMMON_RULES)
     OneOf(tuple(OBJECTIVES)).check("objective", cfg.objective)
     OneOf(tuple(MODELS)).check("model.name", cfg.model.name)

@@ -30,6 +30,7 @@ import optuna
 
 from lectarch.config import ConfigError, load_config
 from lectarch.sweep.space import Space, as_overrides, load_space
+from lectarch.train.workdir import WorkdirLocked
 
 HEARTBEAT_S, GRACE_S = 20, 90
 _ALWAYS = ("progress=false",)  # no progress bars from trials in the sweep's log
@@ -174,8 +175,8 @@ class Objective:
         try:
             cfg = load_config(self.config, [*_ALWAYS, *self.overrides, *as_overrides(values)])
             result = train(cfg, workdir, on_eval=self._report(trial))
-        except (optuna.TrialPruned, KeyboardInterrupt):
-            raise
+        except (optuna.TrialPruned, KeyboardInterrupt, WorkdirLocked):
+            raise  # a locked workdir: another worker trains there; stop this one, change nothing
         except Exception as e:  # noqa: BLE001 - any error fails this trial, not the sweep
             workdir.mkdir(parents=True, exist_ok=True)
             (workdir / "error.txt").write_text(traceback.format_exc())

@@ -6,7 +6,6 @@ randomness is ``fold_in(key(seed), step)``, and the compiled step is the same pr
 """
 
 import dataclasses
-import json
 import pathlib
 import signal
 import sys
@@ -15,19 +14,19 @@ from collections.abc import Callable
 
 import jax
 import ml_collections
+import numpy as np
 
 from lectarch.config import ConfigError
 from lectarch.data import build_dataset, pipeline
 from lectarch.models import model_module
-from lectarch.train import sharding
+from lectarch.train import memory, sharding
 from lectarch.train.checkpoint import Checkpointer
 from lectarch.train.metrics import MetricsWriter
 from lectarch.train.objectives import get_objective
+from lectarch.train.run_config import CONFIG_FILE, check_resume
 from lectarch.train.state import count_params, init_state, merge
 from lectarch.train.step import make_eval_step, make_train_step
-
-# Changing these on resume would not fit the saved state (or would silently change the run).
-_RESUME_MUST_MATCH = ("model", "optimizer", "objective")
+from lectarch.train.workdir import RunLock, atomic_write_text, prepare
 
 EXIT_OK, EXIT_CONFIG, EXIT_NONFINITE = 0, 2, 3
 
@@ -69,26 +68,6 @@ class _StopRequest:
     def __exit__(self, *exc):
         for sig, old in self._old.items():
             signal.signal(sig, old)
-
-
-def _check_resume_config(workdir: pathlib.Path, cfg: ml_collections.ConfigDict) -> None:
-    path = workdir / "config.json"
-    if not path.exists():
-        return
-    saved = json.loads(path.read_text())
-    now = json.loads(cfg.to_json())
-    diffs = []
-    for group in _RESUME_MUST_MATCH:
-        old, new = saved.get(group), now.get(group)
-        if isinstance(old, dict) and isinstance(new, dict):
-            for k in sorted(set(old) | set(new)):
-                if old.get(k) != new.get(k):
-                    diffs.append(f"{group}.{k}: saved {old.get(k)!r}, now {new.get(k)!r}")
-        elif old != new:
-            diffs.append(f"{group}: saved {old!r}, now {new!r}")
-    if diffs:
-        raise ConfigError(f"cannot resume {workdir}: its checkpoints were written with a different "
-                          f"config ({'; '.join(diffs)}); use a new --workdir or the saved values")
 
 
 def _is_boundary(step: int, every: int, last: int) -> bool:
@@ -140,12 +119,30 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
 
     ``on_eval(step, eval_metrics)``, if given, runs after each evaluation (a sweep reports to its
     trial there); an exception it raises (e.g. ``optuna.TrialPruned``) stops the run after the
-    checkpoints are flushed and the files closed, and propagates to the caller.
+    checkpoints are flushed and the files closed, and propagates to the caller. The workdir's run
+    lock is held throughout: a second run on it stops with ``WorkdirLocked``, changing nothing.
     """
+    workdir = prepare(workdir)
+    with RunLock(workdir):
+        check_resume(workdir, cfg)
+        return _train_locked(cfg, workdir, resume_command=resume_command, on_eval=on_eval)
+
+
+def _check_step_fits(cfg, mesh, dataset, train_step, state) -> None:
+    """A batch larger than the training split, or a step that cannot fit in memory, is a config error."""
+    if cfg.batch_size > len(dataset.train):
+        raise ConfigError(f"config.batch_size={cfg.batch_size} is out of range: the training split has only "
+                          f"{len(dataset.train)} examples")
+    element = pipeline.train_stream(dataset, cfg.seed)[0]
+    batch = jax.tree.map(lambda x: jax.ShapeDtypeStruct((cfg.batch_size, *np.shape(x)), np.asarray(x).dtype,
+                                                        sharding=sharding.batch_sharding(mesh)), element)
+    compiled = train_step.lower(state, batch).compile()
+    memory.check_step_memory(compiled, mesh, memory.size_keys(cfg))
+
+
+def _train_locked(cfg: ml_collections.ConfigDict, workdir: pathlib.Path, *, resume_command: str,
+                  on_eval: Callable[[int, dict], None] | None) -> Result:
     t0 = time.time()
-    workdir = pathlib.Path(workdir).absolute()
-    workdir.mkdir(parents=True, exist_ok=True)
-    _check_resume_config(workdir, cfg)
 
     mesh = sharding.make_mesh(cfg.get("num_devices", 0))
     shards = sharding.num_data_shards(mesh)
@@ -161,6 +158,7 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
                                                 if cfg.get("label_smoothing", 0.0) else {}))
     train_step = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, objective, cfg.get("log_grad_norms", False)))
     eval_step = sharding.jit_eval_step(mesh, make_eval_step(graphdef, objective))
+    _check_step_fits(cfg, mesh, dataset, train_step, state)
 
     ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=cfg.get("max_to_keep", 3))
     start = 0
@@ -171,7 +169,7 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
             raise RuntimeError(f"checkpoint {start} has data position {data_position}, expected next_step={start}")
         print(f"Resuming from step {start} ({ckpt.directory})", file=sys.stderr)
     if jax.process_index() == 0:
-        (workdir / "config.json").write_text(cfg.to_json(indent=2) + "\n")
+        atomic_write_text(workdir / CONFIG_FILE, cfg.to_json(indent=2) + "\n")
     writer = MetricsWriter(workdir, resume_step=start)
 
     batches = pipeline.train_batches(dataset, batch_size=cfg.batch_size, seed=cfg.seed, start_step=start,

@@ -2,8 +2,10 @@
 
 Each command is a module ``lectarch/cli/<name>.py`` registered in ``COMMANDS`` that exposes
 ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args, overrides) -> int`` (an exit code);
-``overrides`` are the ``--config.KEY=VALUE`` arguments. A ``ConfigError`` anywhere becomes a
-one-line message and exit code 2, with no traceback.
+``overrides`` are the ``--config.KEY=VALUE`` arguments. A bad flag (checked by the ``type=``
+functions of ``lectarch.cli.args``), a ``ConfigError`` or an ``OSError`` (a file that cannot be
+read or written: disk full, read-only file system) anywhere becomes a one-line message and exit
+code 2, with no traceback; ``--debug`` shows the traceback instead.
 """
 
 import argparse
@@ -44,8 +46,23 @@ def _help(modules: dict) -> str:
     return "\n".join(lines)
 
 
+class _Parser(argparse.ArgumentParser):
+    """A bad flag is one line (not the usage block), exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} ({self.prog} --help lists the options)\n")
+
+
+def _describe(e: OSError) -> str:
+    from lectarch.train.workdir import describe_os_error
+
+    return describe_os_error(e)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
     if not argv or argv[0] in ("-h", "--help"):
         print(_help(COMMANDS))
         return 0 if argv else 2
@@ -56,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lectarch: error: unknown command {name!r}{hint} (lectarch --help lists them)", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[name])  # only the chosen command is imported
-    parser = argparse.ArgumentParser(prog=f"lectarch {name}", description=module.HELP)
+    parser = _Parser(prog=f"lectarch {name}", description=module.HELP)
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     module.add_arguments(parser)
     rest, overrides = _split_overrides(argv[1:])
     args = parser.parse_args(rest)
@@ -64,7 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(module.run(args, overrides) or 0)
     except ConfigError as e:
+        if debug:
+            raise
         print(f"lectarch {name}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if debug:
+            raise
+        print(f"lectarch {name}: error: {_describe(e)}", file=sys.stderr)
         return 2
 
 

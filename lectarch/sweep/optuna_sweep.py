@@ -52,9 +52,15 @@ def default_storage(workdir: pathlib.Path) -> str:
     return f"sqlite:///{(workdir / 'study.db').absolute()}"
 
 
-def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S) -> optuna.storages.RDBStorage:
-    """A database storage with heartbeats, so trials of killed workers elsewhere are failed too."""
+def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S) -> optuna.storages.BaseStorage:
+    """A database storage with heartbeats, so trials of killed workers elsewhere are failed too
+    (``journal:PATH``: an append-only journal file instead of a database, without heartbeats)."""
     import random
+
+    if url.startswith("journal:"):
+        from optuna.storages.journal import JournalFileBackend
+
+        return optuna.storages.JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
 
     import sqlalchemy.exc
 

@@ -168,9 +168,9 @@ def _train_locked(cfg: ml_collections.ConfigDict, workdir: pathlib.Path, *, resu
         if data_position.get("next_step") != start:
             raise RuntimeError(f"checkpoint {start} has data position {data_position}, expected next_step={start}")
         print(f"Resuming from step {start} ({ckpt.directory})", file=sys.stderr)
+    writer = MetricsWriter(workdir, resume_step=start)  # first: a damaged metrics.jsonl changes nothing
     if jax.process_index() == 0:
         atomic_write_text(workdir / CONFIG_FILE, cfg.to_json(indent=2) + "\n")
-    writer = MetricsWriter(workdir, resume_step=start)
 
     batches = pipeline.train_batches(dataset, batch_size=cfg.batch_size, seed=cfg.seed, start_step=start,
                                      process_index=jax.process_index(), process_count=jax.process_count(),

@@ -71,7 +71,10 @@ def available_bytes(device) -> tuple[int | None, str]:
 
 
 def _gib(n: int) -> str:
-    return f"{n / 2**30:.2f} GiB"
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 2**shift:
+            return f"{n / 2**shift:.2f} {unit}"
+    return f"{n} bytes"
 
 
 def check_fits(estimate: MemoryEstimate, available: int | None, where: str, keys: dict) -> None:

@@ -17,6 +17,7 @@ Running the same command again resumes the study: finished trials are kept and n
 """
 
 import dataclasses
+import logging
 import os
 import pathlib
 import socket
@@ -205,6 +206,21 @@ class Objective:
         return float(result.last_eval[self.space.metric])
 
 
+class _NoTraceback(logging.Filter):
+    """Optuna logs a failed trial with its traceback; a locked workdir needs only its one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], WorkdirLocked):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_workdir_locked() -> None:
+    for handler in logging.getLogger("optuna").handlers:
+        if not any(isinstance(f, _NoTraceback) for f in handler.filters):
+            handler.addFilter(_NoTraceback())
+
+
 def run_sweep(config: str | pathlib.Path, space_path: str | pathlib.Path, workdir: str | pathlib.Path, *,
               trials: int | None = None, storage: str | None = None, sampler: str | None = None,
               study_name: str | None = None, seed: int | None = None, overrides: list[str] = (),
@@ -232,6 +248,7 @@ def run_sweep(config: str | pathlib.Path, space_path: str | pathlib.Path, workdi
     for number in fail_killed_trials(study):
         print(f"trial {number}: its worker was killed; marked failed and queued again", file=sys.stderr)
     objective = Objective(config, space, workdir, list(overrides))
+    _quiet_workdir_locked()
     status = "finished"
     try:
         while counted_trials(study) < n:

@@ -28,7 +28,7 @@ def run_cli(*argv: str) -> tuple[int, str, str]:
 
 def error_lines(stderr: str) -> list[str]:
     """The lines of ``stderr`` that are lectarch's error message (warnings and progress left out)."""
-    return [line for line in stderr.splitlines() if "error:" in line]
+    return [line for line in stderr.splitlines() if line.startswith("lectarch") and ": error: " in line]
 
 
 def assert_one_line_error(code: int, stderr: str, *phrases: str, exit_code: int = 2) -> str:

@@ -138,3 +138,15 @@ def test_atomic_write_leaves_the_old_file_or_the_new_one(tmp_path, monkeypatch):
     monkeypatch.undo()
     atomic_write_text(path, "new\n")
     assert path.read_text() == "new\n"
+
+
+def test_sweep_trial_on_a_locked_workdir_exits_2_and_changes_nothing(tmp_path):
+    space = str(pathlib.Path(REPO) / "experiments" / "sweeps" / "mlp_digits_lr.py")
+    trial = tmp_path / "trials" / "0000"
+    trial.mkdir(parents=True)
+    with RunLock(trial):  # e.g. `lectarch train --workdir SWEEP/trials/0000` still running
+        before = snapshot(trial)
+        code, _, err = run_cli("sweep", "--config", MLP, "--space", space, "--workdir", str(tmp_path), "--trials", "1",
+                               *TINY)
+        assert_one_line_error(code, err, str(trial), f"process {os.getpid()}")
+        assert snapshot(trial) == before

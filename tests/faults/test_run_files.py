@@ -2,6 +2,7 @@
 a damaged config.json, and resuming with keys that would rewrite the run's history."""
 
 import json
+import shutil
 
 import pytest
 
@@ -69,11 +70,19 @@ def test_corrupt_config_json_without_checkpoints_starts_afresh(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text())["num_steps"] == 2
 
 
+@pytest.fixture(scope="module")
+def trained_once(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("trained_once")
+    assert _train(workdir, "--config.num_steps=2")[0] == 0
+    return workdir
+
+
 @pytest.mark.parametrize("change, shown", [("--config.batch_size=32", "batch_size: 16 -> 32"),
                                            ("--config.seed=7", "seed: 0 -> 7"),
                                            ("--config.learning_rate=0.1", "learning_rate: 0.001 -> 0.1")])
-def test_resuming_with_a_history_changing_key_is_refused(tmp_path, change, shown):
-    assert _train(tmp_path, "--config.num_steps=2")[0] == 0
+def test_resuming_with_a_history_changing_key_is_refused(trained_once, tmp_path, change, shown):
+    tmp_path = tmp_path / "run"
+    shutil.copytree(trained_once, tmp_path)
     before = snapshot(tmp_path)
     code, _, err = _train(tmp_path, change)
     assert_one_line_error(code, err, "cannot resume", shown)

@@ -18,7 +18,7 @@ class Range:
     integer: bool = False
 
     def describe(self) -> str:
-        kind = "an integer" if self.integer else "a finite number"
+        kind = "an integer" if self.integer else "a number"
         parts = []
         if self.lo > -math.inf:
             parts.append(f"{'>' if self.lo_open else '>='} {_fmt(self.lo)}")
@@ -69,7 +69,7 @@ def check_finite(values, prefix: str = "") -> None:
         if isinstance(value, dict) or hasattr(value, "items"):
             check_finite(value, f"{prefix}{key}.")
         elif isinstance(value, float) and not math.isfinite(value):
-            raise ConfigError(f"config.{prefix}{key}={value!r} is not allowed: must be a finite number")
+            raise ConfigError(f"config.{prefix}{key}={value!r} is out of range: must be a finite number")
 
 
 def _fmt(x: float) -> str:

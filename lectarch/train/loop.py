@@ -5,6 +5,7 @@ bit-identical to a run that was never interrupted: the data position is the step
 randomness is ``fold_in(key(seed), step)``, and the compiled step is the same program.
 """
 
+import contextlib
 import dataclasses
 import pathlib
 import signal
@@ -123,7 +124,8 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
     lock is held throughout: a second run on it stops with ``WorkdirLocked``, changing nothing.
     """
     workdir = prepare(workdir)
-    with RunLock(workdir):
+    # One lock per run: process 0 holds it (the other processes of a multi-host run share the workdir).
+    with RunLock(workdir) if jax.process_index() == 0 else contextlib.nullcontext():
         check_resume(workdir, cfg)
         return _train_locked(cfg, workdir, resume_command=resume_command, on_eval=on_eval)
 

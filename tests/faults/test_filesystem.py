@@ -34,10 +34,17 @@ class _FailingFile:
         self._f.close()
 
 
-@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
-def test_fault_at_metrics_jsonl_is_one_line_and_the_run_resumes_exactly(tmp_path, monkeypatch, code):
-    clean, run = tmp_path / "clean", tmp_path / "run"
+@pytest.fixture(scope="module")
+def clean_losses(tmp_path_factory):
+    """The losses of the same run never interrupted."""
+    clean = tmp_path_factory.mktemp("clean")
     assert run_cli("train", "--config", MLP, "--workdir", str(clean), *TINY)[0] == 0
+    return train_losses(clean)
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+def test_fault_at_metrics_jsonl_is_one_line_and_the_run_resumes_exactly(clean_losses, tmp_path, monkeypatch, code):
+    run = tmp_path / "run"
     real_open = pathlib.Path.open
     writes = []
 
@@ -57,7 +64,7 @@ def test_fault_at_metrics_jsonl_is_one_line_and_the_run_resumes_exactly(tmp_path
     status, _, err = run_cli("train", "--config", MLP, "--workdir", str(run), *TINY)
     assert status == 0, err
     assert "Resuming from step 2" in err
-    assert train_losses(run) == train_losses(clean)
+    assert train_losses(run) == clean_losses
 
 
 def test_fault_at_tensorboard_events_is_one_line(tmp_path, monkeypatch):

@@ -2,10 +2,12 @@
 
 Each command is a module ``lectarch/cli/<name>.py`` registered in ``COMMANDS`` that exposes
 ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args, overrides) -> int`` (an exit code);
-``overrides`` are the ``--config.KEY=VALUE`` arguments. A ``ConfigError`` anywhere becomes a
-one-line message and exit code 2, with no traceback; an error in the user's own config, space or
-plug-in file shows that file's lines and the error in a few lines. ``lectarch --debug COMMAND ...``
-(or ``--debug`` anywhere) prints the full traceback instead.
+``overrides`` are the ``--config.KEY=VALUE`` arguments. A bad flag (checked by the ``type=``
+functions of ``lectarch.cli.args``), a ``ConfigError`` or an ``OSError`` (a file that cannot be
+read or written: disk full, read-only file system) anywhere becomes a one-line message and exit
+code 2, with no traceback; an error in the user's own config, space or plug-in file shows that
+file's lines and the error in a few lines. ``lectarch --debug COMMAND ...`` (or ``--debug``
+anywhere) prints the full traceback instead.
 """
 
 import argparse
@@ -47,6 +49,19 @@ def _help(modules: dict) -> str:
     return "\n".join(lines)
 
 
+class _Parser(argparse.ArgumentParser):
+    """A bad flag is one line (not the usage block), exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} ({self.prog} --help lists the options)\n")
+
+
+def _describe(e: OSError) -> str:
+    from lectarch.train.workdir import describe_os_error
+
+    return describe_os_error(e)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
@@ -61,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lectarch: error: unknown command {name!r}{hint} (lectarch --help lists them)", file=sys.stderr)
         return 2
     module = importlib.import_module(COMMANDS[name])  # only the chosen command is imported
-    parser = argparse.ArgumentParser(prog=f"lectarch {name}", description=module.HELP)
+    parser = _Parser(prog=f"lectarch {name}", description=module.HELP)
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     module.add_arguments(parser)
     rest, overrides = _split_overrides(argv[1:])
     args = parser.parse_args(rest)
@@ -74,6 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lectarch {name}: error: {e}", file=sys.stderr)
         if "\n" in str(e) and not debug:
             print("(run with --debug for the full traceback)", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if debug:
+            raise
+        print(f"lectarch {name}: error: {_describe(e)}", file=sys.stderr)
         return 2
 
 

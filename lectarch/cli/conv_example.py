@@ -4,18 +4,22 @@ import numpy as np
 
 from lectarch.config import ConfigError
 
+from lectarch.cli import args as A
+
+MAX_SIZE = 64  # a worked example printed on a terminal
+
 HELP = "print a small worked example of cross-correlation and max pooling, checked against XLA"
 
 
 def add_arguments(p) -> None:
     p.add_argument("--dims", type=int, default=2, choices=(1, 2), help="1-D signal or 2-D image")
-    p.add_argument("--size", type=int, default=6, help="input length / side")
-    p.add_argument("--kernel", type=int, default=3, help="kernel size")
-    p.add_argument("--stride", type=int, default=1)
-    p.add_argument("--padding", type=int, default=0, help="zeros added on each side")
-    p.add_argument("--dilation", type=int, default=1)
-    p.add_argument("--pool", type=int, default=2, help="max-pooling window (and stride) on the output; 0: none")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--size", type=A.int_range(1, MAX_SIZE), default=6, help="input length / side")
+    p.add_argument("--kernel", type=A.int_range(1, MAX_SIZE), default=3, help="kernel size")
+    p.add_argument("--stride", type=A.int_range(1, MAX_SIZE), default=1)
+    p.add_argument("--padding", type=A.int_range(0, MAX_SIZE), default=0, help="zeros added on each side")
+    p.add_argument("--dilation", type=A.int_range(1, MAX_SIZE), default=1)
+    p.add_argument("--pool", type=A.int_range(0, MAX_SIZE), default=2, help="max-pooling window (and stride) on the output; 0: none")
+    p.add_argument("--seed", type=A.non_negative_int, default=0)
 
 
 def _grid(a: np.ndarray) -> str:

@@ -9,16 +9,18 @@ the numbers; ``--show`` prints a few decoded examples beside their targets first
 import json
 import time
 
+from lectarch.cli import args as A
+
 HELP = "decode held-out sequences with a trained seq2seq checkpoint: exact-match accuracy (and BLEU)"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--workdir", required=True, help="a training workdir (config.json and checkpoints/)")
-    p.add_argument("--examples", type=int, default=0, help="held-out examples to decode (0: the whole eval split)")
-    p.add_argument("--beam", type=int, default=1, help="beam size (1: greedy)")
-    p.add_argument("--alpha", type=float, default=0.6, help="length penalty exponent for beam search")
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--show", type=int, default=3, help="print this many decoded examples")
+    p.add_argument("--workdir", required=True, type=A.existing_dir, help="a training workdir (config.json and checkpoints/)")
+    p.add_argument("--examples", type=A.non_negative_int, default=0, help="held-out examples to decode (0: the whole eval split)")
+    p.add_argument("--beam", type=A.positive_int, default=1, help="beam size (1: greedy)")
+    p.add_argument("--alpha", type=A.non_negative_float, default=0.6, help="length penalty exponent for beam search")
+    p.add_argument("--batch-size", type=A.positive_int, default=128)
+    p.add_argument("--show", type=A.non_negative_int, default=3, help="print this many decoded examples")
     p.epilog = "Override saved config values (e.g. data paths) with --config.KEY=VALUE."
 
 

@@ -16,18 +16,20 @@ recurrent ones. TensorBoard images go to ``OUT/tensorboard``.
 
 import pathlib
 
+from lectarch.cli import args as A
+
 HELP = "gradient norms per layer and per time step (and step-Jacobian spectra) at init or from a checkpoint"
 PROBES = ("layers", "time", "jacobian")
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--config", default="", help="experiment file with get_config() (default: the --workdir's config.json)")
-    p.add_argument("--out", required=True, help="folder for the PNGs, CSV/JSON files and TensorBoard images")
-    p.add_argument("--workdir", default="", help="a training run's workdir: probe its latest checkpoint (default: init)")
+    p.add_argument("--config", default="", type=A.optional_existing_file, help="experiment file with get_config() (default: the --workdir's config.json)")
+    p.add_argument("--out", required=True, type=A.output_dir, help="folder for the PNGs, CSV/JSON files and TensorBoard images")
+    p.add_argument("--workdir", default="", type=A.optional_existing_dir, help="a training run's workdir: probe its latest checkpoint (default: init)")
     p.add_argument("--probe", default="auto", help="comma-separated subset of layers,time,jacobian (default: auto)")
-    p.add_argument("--times", default="", help="jacobian probe: steps t (1-based) of dh_T/dh_t (default: 5 evenly spaced)")
-    p.add_argument("--group-depth", type=int, default=0, help="layers probe: merge layer paths to their first N parts")
-    p.add_argument("--batch-size", type=int, default=0, help="probe batch size (default: the config's batch_size)")
+    p.add_argument("--times", default=[], type=A.positive_int_list, help="jacobian probe: steps t (1-based) of dh_T/dh_t (default: 5 evenly spaced)")
+    p.add_argument("--group-depth", type=A.non_negative_int, default=0, help="layers probe: merge layer paths to their first N parts")
+    p.add_argument("--batch-size", type=A.non_negative_int, default=0, help="probe batch size (default: the config's batch_size)")
     p.epilog = "Override any config value with --config.KEY=VALUE (use the run's own overrides with --workdir)."
 
 
@@ -78,7 +80,7 @@ def run(args, overrides: list[str]) -> int:
             for k, v in norms.items():
                 print(f"{k}: t=1 {v[0]:.4e}  t=T/2 {v[len(v) // 2]:.4e}  t=T {v[-1]:.4e}  (T={len(v)})")
         elif probe == "jacobian":
-            times = [int(t) for t in args.times.split(",") if t.strip()] or None
+            times = args.times or None
             svals = timeflow.jacobian_probe(programs, times)
             report.table("jacobian", [{"t": t, "i": i + 1, "singular_value": s}
                                       for t, ss in svals.items() for i, s in enumerate(ss)])

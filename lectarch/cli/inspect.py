@@ -11,24 +11,26 @@ import contextlib
 import json
 import pathlib
 
+from lectarch.cli import args as A
+
 HELP = "print and save the jaxprs, primitive histograms and compiled costs of an experiment's programs"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--config", default="", help="experiment file with get_config()")
-    p.add_argument("--workdir", default="", help="instead of --config: a training workdir (its config.json)")
+    p.add_argument("--config", default="", type=A.optional_existing_file, help="experiment file with get_config()")
+    p.add_argument("--workdir", default="", type=A.optional_existing_dir, help="instead of --config: a training workdir (its config.json)")
     p.add_argument("--what", default="all", choices=("forward", "grad", "train_step", "all"),
                    help="which program (default: all three)")
-    p.add_argument("--save", default="", metavar="DIR", help="write jaxprs, histograms and costs to DIR")
+    p.add_argument("--save", default="", type=lambda t: t and A.output_dir(t), metavar="DIR", help="write jaxprs, histograms and costs to DIR")
     p.add_argument("--hlo", action="store_true", help="with --save: also write StableHLO and optimised HLO text")
     p.add_argument("--jaxpr", action="store_true", help="print the whole jaxpr too")
-    p.add_argument("--batch-size", type=int, default=0, help="trace with this global batch size instead of the config's")
+    p.add_argument("--batch-size", type=A.non_negative_int, default=0, help="trace with this global batch size instead of the config's")
     p.add_argument("--sharded", action="store_true",
                    help="compile over the data mesh as the trainer does (costs per device)")
     p.add_argument("--no-compile", action="store_true", help="jaxprs only: skip XLA compilation")
     p.add_argument("--mock-data", action="store_true",
                    help="TFDS datasets: use tfds.testing.mock_data (random data of the right shapes)")
-    p.add_argument("--top", type=int, default=15, help="rows of the primitive histogram to print (0: all)")
+    p.add_argument("--top", type=A.non_negative_int, default=15, help="rows of the primitive histogram to print (0: all)")
     p.epilog = "Override any config value with --config.KEY=VALUE."
 
 

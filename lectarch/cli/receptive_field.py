@@ -1,12 +1,14 @@
 """lectarch receptive-field (--config FILE | --workdir DIR) [--size N] [--check] [--config.KEY=VALUE ...]"""
 
+from lectarch.cli import args as A
+
 HELP = "print the receptive field of every layer of a config's CNN (Araujo et al., Distill 2019)"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--config", default="", help="experiment file, e.g. experiments/configs/alexnet_imagenette.py")
-    p.add_argument("--workdir", default="", help="instead of --config: a training workdir (its config.json)")
-    p.add_argument("--size", type=int, default=0,
+    p.add_argument("--config", default="", type=A.optional_existing_file, help="experiment file, e.g. experiments/configs/alexnet_imagenette.py")
+    p.add_argument("--workdir", default="", type=A.optional_existing_dir, help="instead of --config: a training workdir (its config.json)")
+    p.add_argument("--size", type=A.int_range(0, 100_000), default=0,
                    help="input side in pixels (default: config.data.image_size, else the dataset's images)")
     p.add_argument("--check", action="store_true",
                    help="also measure every layer's receptive field from input gradients and compare")

@@ -2,20 +2,22 @@
 
 import sys
 
+from lectarch.cli import args as A
+
 HELP = "hyperparameter sweep with Optuna (resumable; workers on other machines join via --storage)"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--config", required=True, help="experiment file with get_config()")
-    p.add_argument("--space", required=True, help="search space file with space(trial), e.g. experiments/sweeps/mlp_digits_lr.py")
-    p.add_argument("--workdir", required=True, help="the study database (default), trials/NNNN sub-workdirs, trials.csv, plots")
-    p.add_argument("--trials", type=int, default=None,
+    p.add_argument("--config", required=True, type=A.existing_file, help="experiment file with get_config()")
+    p.add_argument("--space", required=True, type=A.existing_file, help="search space file with space(trial), e.g. experiments/sweeps/mlp_digits_lr.py")
+    p.add_argument("--workdir", required=True, type=A.workdir_path, help="the study database (default), trials/NNNN sub-workdirs, trials.csv, plots")
+    p.add_argument("--trials", type=A.positive_int, default=None,
                    help="trials the study should hold in all (default: TRIALS of the space file; grid: its size)")
-    p.add_argument("--storage", default=None,
+    p.add_argument("--storage", default=None, type=A.storage_url,
                    help="database URL shared by workers, e.g. postgresql://user:pw@host/db (default: sqlite in the workdir)")
     p.add_argument("--sampler", choices=("grid", "random", "tpe"), default=None, help="default: SAMPLER of the space file")
     p.add_argument("--study-name", default=None, help="default: CONFIG-SPACE (file stems); workers must agree")
-    p.add_argument("--seed", type=int, default=None, help="sampler seed (default: fresh randomness per worker)")
+    p.add_argument("--seed", type=A.non_negative_int, default=None, help="sampler seed (default: fresh randomness per worker)")
     p.add_argument("--vmapped", action="store_true",
                    help="instead: train the VMAPPED trials of the space file at once, jax.vmap over trials")
     p.epilog = ("Override the base config with --config.KEY=VALUE. Run the same command again to resume; run it "

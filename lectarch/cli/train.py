@@ -3,12 +3,14 @@
 import shlex
 import sys
 
+from lectarch.cli import args as A
+
 HELP = "train an experiment config (resumes from the workdir's latest checkpoint)"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--config", required=True, help="experiment file with get_config(), e.g. experiments/configs/mlp_digits.py")
-    p.add_argument("--workdir", required=True, help="where checkpoints, metrics.jsonl, TensorBoard files and pictures go")
+    p.add_argument("--config", required=True, type=A.existing_file, help="experiment file with get_config(), e.g. experiments/configs/mlp_digits.py")
+    p.add_argument("--workdir", required=True, type=A.workdir_path, help="where checkpoints, metrics.jsonl, TensorBoard files and pictures go")
     p.epilog = "Override any config value with --config.KEY=VALUE, e.g. --config.learning_rate=0.01"
     from lectarch.train import distributed
 

@@ -1,12 +1,14 @@
 """lectarch visualize --workdir DIR [--step N] [--index I]"""
 
+from lectarch.cli import args as A
+
 HELP = "write a trained model's pictures (filters, feature maps, attention, ...) from a workdir's checkpoint"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--workdir", required=True, help="a workdir written by `lectarch train` (config.json + checkpoints)")
-    p.add_argument("--step", type=int, default=-1, help="checkpoint step (default: the latest)")
-    p.add_argument("--index", type=int, default=0, help="which eval example the pictures show")
+    p.add_argument("--workdir", required=True, type=A.existing_dir, help="a workdir written by `lectarch train` (config.json + checkpoints)")
+    p.add_argument("--step", type=A.int_range(-1), default=-1, help="checkpoint step (default: the latest)")
+    p.add_argument("--index", type=A.non_negative_int, default=0, help="which eval example the pictures show")
 
 
 def run(args, overrides: list[str]) -> int:

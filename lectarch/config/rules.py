@@ -32,7 +32,7 @@ class Range:
             ok = False
         if ok:
             v = float(value)
-            ok = math.isfinite(v) or v in (self.lo, self.hi)
+            ok = math.isfinite(v)  # inf and nan are never a meaningful setting
             ok = ok and (v > self.lo if self.lo_open else v >= self.lo)
             ok = ok and (v < self.hi if self.hi_open else v <= self.hi)
         if not ok:
@@ -61,6 +61,15 @@ class Each:
             raise ConfigError(f"config.{key}={value!r} must be a tuple of at least {self.min_len} values")
         for i, v in enumerate(value):
             self.rule.check(f"{key}[{i}]", v)
+
+
+def check_finite(values, prefix: str = "") -> None:
+    """Every float in a (nested) config is finite: ``inf`` and ``nan`` are never a meaningful setting."""
+    for key, value in values.items():
+        if isinstance(value, dict) or hasattr(value, "items"):
+            check_finite(value, f"{prefix}{key}.")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"config.{prefix}{key}={value!r} is out of range: must be a finite number")
 
 
 def _fmt(x: float) -> str:

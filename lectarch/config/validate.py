@@ -14,6 +14,7 @@ from lectarch.config.rules import (
     POSITIVE_INT,
     PROBABILITY,
     Range,
+    check_finite,
 )
 
 # Rules for the keys every experiment shares; model.* and data.* rules come from the model and
@@ -72,6 +73,7 @@ def check_common(cfg: ml_collections.ConfigDict) -> None:
     for key in REQUIRED:
         if key not in cfg:
             raise ConfigError(f"config has no key {key!r}; start the config from lectarch.config.base_config()")
+    check_finite(cfg)
     check_rules(cfg, COMMON_RULES)
     if cfg.schedule.name in ("linear_warmup", "warmup_cosine", "inverse_sqrt") and cfg.schedule.warmup_steps < 1:
         raise ConfigError(

@@ -17,6 +17,7 @@ Running the same command again resumes the study: finished trials are kept and n
 """
 
 import dataclasses
+import logging
 import os
 import pathlib
 import socket
@@ -31,6 +32,7 @@ import optuna
 from lectarch.config import ConfigError
 from lectarch.experiment import load_config
 from lectarch.sweep.space import Space, as_overrides, load_space
+from lectarch.train.workdir import WorkdirLocked
 
 HEARTBEAT_S, GRACE_S = 20, 90
 _ALWAYS = ("progress=false",)  # no progress bars from trials in the sweep's log
@@ -52,9 +54,15 @@ def default_storage(workdir: pathlib.Path) -> str:
     return f"sqlite:///{(workdir / 'study.db').absolute()}"
 
 
-def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S) -> optuna.storages.RDBStorage:
-    """A database storage with heartbeats, so trials of killed workers elsewhere are failed too."""
+def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S) -> optuna.storages.BaseStorage:
+    """A database storage with heartbeats, so trials of killed workers elsewhere are failed too
+    (``journal:PATH``: an append-only journal file instead of a database, without heartbeats)."""
     import random
+
+    if url.startswith("journal:"):
+        from optuna.storages.journal import JournalFileBackend
+
+        return optuna.storages.JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
 
     import sqlalchemy.exc
 
@@ -176,8 +184,8 @@ class TrialRunner:
         try:
             cfg = load_config(self.config, [*_ALWAYS, *self.overrides, *as_overrides(values)])
             result = train(cfg, workdir, on_eval=self._report(trial))
-        except (optuna.TrialPruned, KeyboardInterrupt):
-            raise
+        except (optuna.TrialPruned, KeyboardInterrupt, WorkdirLocked):
+            raise  # a locked workdir: another worker trains there; stop this one, change nothing
         except Exception as e:  # noqa: BLE001 - any error fails this trial, not the sweep
             workdir.mkdir(parents=True, exist_ok=True)
             (workdir / "error.txt").write_text(traceback.format_exc())
@@ -198,6 +206,21 @@ class TrialRunner:
             trial.set_user_attr("failure", reason)
             raise TrialFailed(reason)
         return float(result.last_eval[self.space.metric])
+
+
+class _NoTraceback(logging.Filter):
+    """Optuna logs a failed trial with its traceback; a locked workdir needs only its one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], WorkdirLocked):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _quiet_workdir_locked() -> None:
+    for handler in logging.getLogger("optuna").handlers:
+        if not any(isinstance(f, _NoTraceback) for f in handler.filters):
+            handler.addFilter(_NoTraceback())
 
 
 def run_sweep(config: str | pathlib.Path, space_path: str | pathlib.Path, workdir: str | pathlib.Path, *,
@@ -227,6 +250,7 @@ def run_sweep(config: str | pathlib.Path, space_path: str | pathlib.Path, workdi
     for number in fail_killed_trials(study):
         print(f"trial {number}: its worker was killed; marked failed and queued again", file=sys.stderr)
     run_trial = TrialRunner(config, space, workdir, list(overrides))
+    _quiet_workdir_locked()
     status = "finished"
     try:
         while counted_trials(study) < n:

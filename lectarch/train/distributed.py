@@ -88,6 +88,12 @@ def initialize(launch: Launch | None = None, *, cpu_collectives: str = "gloo") -
     return True
 
 
+def _int_at_least(lo: int):
+    from lectarch.cli.args import int_range
+
+    return int_range(lo)
+
+
 def add_flags(parser) -> None:
     """``--distributed``, ``--coordinator``, ``--num-processes``, ``--process-id`` on a CLI command."""
     g = parser.add_argument_group("multi-host (see launch/ and lectarch/train/distributed.py)")
@@ -96,8 +102,8 @@ def add_flags(parser) -> None:
                         "JAX_NUM_PROCESSES/JAX_PROCESS_ID, or found on SLURM and Cloud TPU VMs")
     g.add_argument("--coordinator", default=None, metavar="HOST:PORT",
                    help="address of process 0 (implies --distributed)")
-    g.add_argument("--num-processes", type=int, default=None, metavar="N", help="number of processes")
-    g.add_argument("--process-id", type=int, default=None, metavar="I", help="this process, in [0, N)")
+    g.add_argument("--num-processes", type=_int_at_least(1), default=None, metavar="N", help="number of processes")
+    g.add_argument("--process-id", type=_int_at_least(0), default=None, metavar="I", help="this process, in [0, N)")
 
 
 def initialize_from_flags(args) -> bool:

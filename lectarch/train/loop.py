@@ -5,9 +5,9 @@ bit-identical to a run that was never interrupted: the data position is the step
 randomness is ``fold_in(key(seed), step)``, and the compiled step is the same program.
 """
 
+import contextlib
 import dataclasses
 import functools
-import json
 import pathlib
 import signal
 import sys
@@ -17,20 +17,20 @@ from collections.abc import Callable
 import jax
 import ml_collections
 from flax import nnx
+import numpy as np
 
 from lectarch.config import ConfigError
 from lectarch.data import pipeline
 from lectarch.experiment import build_objective
 from lectarch.models.capabilities import DecodeMetrics, Pictures
-from lectarch.train import restore, sharding
+from lectarch.train import memory, restore, sharding
 from lectarch.train.checkpoint import Checkpointer, CheckpointSaveError
 from lectarch.train.evaluate import eval_sums, means
 from lectarch.train.metrics import MetricsWriter
+from lectarch.train.run_config import CONFIG_FILE, check_resume
 from lectarch.train.state import count_params, merge
 from lectarch.train.step import make_eval_step, make_train_step
-
-# Changing these on resume would not fit the saved state (or would silently change the run).
-_RESUME_MUST_MATCH = ("model", "optimizer", "objective")
+from lectarch.train.workdir import RunLock, atomic_write_text, prepare
 
 EXIT_OK, EXIT_CONFIG, EXIT_NONFINITE, EXIT_SAVE = 0, 2, 3, 4
 
@@ -72,26 +72,6 @@ class _StopRequest:
     def __exit__(self, *exc):
         for sig, old in self._old.items():
             signal.signal(sig, old)
-
-
-def _check_resume_config(workdir: pathlib.Path, cfg: ml_collections.ConfigDict) -> None:
-    path = workdir / "config.json"
-    if not path.exists():
-        return
-    saved = json.loads(path.read_text())
-    now = json.loads(cfg.to_json())
-    diffs = []
-    for group in _RESUME_MUST_MATCH:
-        old, new = saved.get(group), now.get(group)
-        if isinstance(old, dict) and isinstance(new, dict):
-            for k in sorted(set(old) | set(new)):
-                if old.get(k) != new.get(k):
-                    diffs.append(f"{group}.{k}: saved {old.get(k)!r}, now {new.get(k)!r}")
-        elif old != new:
-            diffs.append(f"{group}: saved {old!r}, now {new!r}")
-    if diffs:
-        raise ConfigError(f"cannot resume {workdir}: its checkpoints were written with a different "
-                          f"config ({'; '.join(diffs)}); use a new --workdir or the saved values")
 
 
 def _is_boundary(step: int, every: int, last: int) -> bool:
@@ -140,12 +120,31 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
 
     ``on_eval(step, eval_metrics)``, if given, runs after each evaluation (a sweep reports to its
     trial there); an exception it raises (e.g. ``optuna.TrialPruned``) stops the run after the
-    checkpoints are flushed and the files closed, and propagates to the caller.
+    checkpoints are flushed and the files closed, and propagates to the caller. The workdir's run
+    lock is held throughout: a second run on it stops with ``WorkdirLocked``, changing nothing.
     """
+    workdir = prepare(workdir)
+    # One lock per run: process 0 holds it (the other processes of a multi-host run share the workdir).
+    with RunLock(workdir) if jax.process_index() == 0 else contextlib.nullcontext():
+        check_resume(workdir, cfg)
+        return _train_locked(cfg, workdir, resume_command=resume_command, on_eval=on_eval)
+
+
+def _check_step_fits(cfg, mesh, dataset, train_step, state) -> None:
+    """A batch larger than the training split, or a step that cannot fit in memory, is a config error."""
+    if cfg.batch_size > len(dataset.train):
+        raise ConfigError(f"config.batch_size={cfg.batch_size} is out of range: the training split has only "
+                          f"{len(dataset.train)} examples")
+    element = pipeline.train_stream(dataset, cfg.seed)[0]
+    batch = jax.tree.map(lambda x: jax.ShapeDtypeStruct((cfg.batch_size, *np.shape(x)), np.asarray(x).dtype,
+                                                        sharding=sharding.batch_sharding(mesh)), element)
+    compiled = train_step.lower(state, batch).compile()
+    memory.check_step_memory(compiled, mesh, memory.size_keys(cfg))
+
+
+def _train_locked(cfg: ml_collections.ConfigDict, workdir: pathlib.Path, *, resume_command: str,
+                  on_eval: Callable[[int, dict], None] | None) -> Result:
     t0 = time.time()
-    workdir = pathlib.Path(workdir).absolute()
-    workdir.mkdir(parents=True, exist_ok=True)
-    _check_resume_config(workdir, cfg)
 
     run = restore.build(cfg)
     mesh, dataset, graphdef, state = run.mesh, run.dataset, run.graphdef, run.state
@@ -155,6 +154,7 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
     train_step = sharding.jit_train_step(mesh, make_train_step(graphdef, run.tx, objective,
                                                                cfg.get("log_grad_norms", False)))
     eval_step = sharding.jit_eval_step(mesh, make_eval_step(graphdef, objective))
+    _check_step_fits(cfg, mesh, dataset, train_step, state)
 
     ckpt = Checkpointer(workdir / "checkpoints", keep=cfg.get("max_to_keep", 3))
     start = 0
@@ -162,9 +162,9 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
     if restored is not None:
         state, _, start = restored
         print(f"Resuming from step {start} ({ckpt.directory})", file=sys.stderr)
+    writer = MetricsWriter(workdir, resume_step=start)  # first: a damaged metrics.jsonl changes nothing
     if jax.process_index() == 0:
-        (workdir / "config.json").write_text(cfg.to_json(indent=2) + "\n")
-    writer = MetricsWriter(workdir, resume_step=start)
+        atomic_write_text(workdir / CONFIG_FILE, cfg.to_json(indent=2) + "\n")
 
     batches = pipeline.train_batches(dataset, batch_size=cfg.batch_size, seed=cfg.seed, start_step=start,
                                      process_index=jax.process_index(), process_count=jax.process_count(),

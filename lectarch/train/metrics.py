@@ -1,12 +1,22 @@
 """Where numbers go: ``metrics.jsonl`` (one JSON object per logged step and split), TensorBoard
-event files and PNG pictures, all in the workdir, written by process 0 only."""
+event files and PNG pictures, all in the workdir, written by process 0 only.
 
+A write that fails (disk full, read-only file system) raises ``OSError`` naming the file and the
+cause, so the command ends with one line instead of a traceback. ``read_metrics`` reads what a
+crash leaves: a truncated last line is skipped with a warning; any other unreadable line is an
+error naming its number.
+"""
+
+import contextlib
 import json
 import math
 import pathlib
+import sys
 
 import jax
 import numpy as np
+
+from lectarch.config.errors import ConfigError
 
 
 class MetricsWriter:
@@ -21,27 +31,34 @@ class MetricsWriter:
         if tensorboard:
             from tensorboardX import SummaryWriter
 
-            self.tb = SummaryWriter(str(self.workdir / "tensorboard"), purge_step=resume_step + 1 if resume_step else None)
+            with _naming(self.workdir / "tensorboard"):
+                self.tb = SummaryWriter(str(self.workdir / "tensorboard"),
+                                        purge_step=resume_step + 1 if resume_step else None)
 
     def _truncate_after(self, step: int) -> None:
-        """Drop records written after the checkpoint a resumed run restarts from."""
+        """Drop records written after the checkpoint a resumed run restarts from (and a line cut by
+        a crash), so the file reads as one uninterrupted run."""
+        from lectarch.train.workdir import atomic_write_text
+
         if not self.path.exists():
             return
-        keep = [line for line in self.path.read_text().splitlines()
-                if line.strip() and json.loads(line)["step"] <= step]
-        self.path.write_text("".join(line + "\n" for line in keep))
+        keep = [r for r in read_metrics(self.workdir) if r["step"] <= step]
+        with _naming(self.path):
+            atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in keep))
 
     def write(self, step: int, split: str, scalars: dict[str, float]) -> None:
         if not self.active:
             return
         record = {"step": int(step), "split": split}
         record.update({k: plain(v) for k, v in scalars.items()})
-        with self.path.open("a") as f:
+        with _naming(self.path), self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
         if self.tb is not None:
-            for k, v in scalars.items():
-                if isinstance(v, (int, float)) and math.isfinite(v):
-                    self.tb.add_scalar(f"{split}/{k}", v, step)
+            with _naming(self.workdir / "tensorboard"):
+                for k, v in scalars.items():
+                    if isinstance(v, (int, float)) and math.isfinite(v):
+                        self.tb.add_scalar(f"{split}/{k}", v, step)
+                self.tb.flush()  # a full disk shows here, not in tensorboardX's writer thread
 
     def image(self, step: int, name: str, image: np.ndarray) -> pathlib.Path | None:
         """Save ``image`` (HxW or HxWx3/4, floats in [0, 1]) as a PNG and a TensorBoard image."""
@@ -52,12 +69,26 @@ class MetricsWriter:
         if self.tb is not None:
             img = np.asarray(image, np.float32)
             img = img[..., None] if img.ndim == 2 else img
-            self.tb.add_image(name, np.clip(img, 0, 1), step, dataformats="HWC")
+            with _naming(self.workdir / "tensorboard"):
+                self.tb.add_image(name, np.clip(img, 0, 1), step, dataformats="HWC")
         return out
 
     def close(self) -> None:
         if self.tb is not None:
-            self.tb.close()
+            tb, self.tb = self.tb, None
+            with _naming(self.workdir / "tensorboard"):
+                tb.close()
+
+
+@contextlib.contextmanager
+def _naming(path: pathlib.Path):
+    """Re-raise an ``OSError`` without a file name (a failed write or flush) as one naming ``path``."""
+    try:
+        yield
+    except OSError as e:
+        if e.filename is not None:
+            raise
+        raise OSError(e.errno, e.strerror or str(e) or type(e).__name__, str(path)) from e
 
 
 def save_png(path: pathlib.Path, image: np.ndarray) -> None:
@@ -68,12 +99,41 @@ def save_png(path: pathlib.Path, image: np.ndarray) -> None:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     img = np.clip(np.asarray(image, np.float32), 0, 1)
-    plt.imsave(path, img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
+    with _naming(path):
+        plt.imsave(path, img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
+
+
+class MetricsFileError(ConfigError):
+    """A ``metrics.jsonl`` line that cannot be read and is not a crash's cut-off last line."""
+
+
+def parse_metrics(text: str, path: str = "metrics.jsonl") -> list[dict]:
+    """The records of a ``metrics.jsonl`` text. A truncated last line (no newline at its end: a
+    write cut by a crash) is skipped with a warning; another unreadable line is a
+    ``MetricsFileError`` naming its line number."""
+    lines = text.split("\n")
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not (isinstance(row, dict) and isinstance(row.get("step"), int) and "split" in row):
+                raise ValueError("not a {\"step\": ..., \"split\": ...} record")
+        except ValueError as e:
+            if number == len(lines):  # the last line had no newline: a write cut short
+                print(f"warning: {path}: skipping the truncated last line {number} (a write cut short, "
+                      f"e.g. by a crash)", file=sys.stderr)
+                continue
+            raise MetricsFileError(f"{path}: line {number} is unreadable ({str(e).splitlines()[0][:100]}); "
+                                   f"fix or delete that line") from None
+        rows.append(row)
+    return rows
 
 
 def read_metrics(workdir: str | pathlib.Path, split: str | None = None) -> list[dict]:
     path = pathlib.Path(workdir) / "metrics.jsonl"
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = parse_metrics(path.read_text(errors="replace"), str(path))
     return [r for r in rows if split is None or r["split"] == split]
 
 

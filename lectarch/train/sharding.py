@@ -27,7 +27,10 @@ def make_mesh(num_devices: int = 0) -> Mesh:
         if jax.process_count() > 1:
             raise ValueError("num_devices must be 0 (all devices) in a multi-process run")
         if num_devices > len(devices):
-            raise ValueError(f"num_devices={num_devices} but only {len(devices)} devices are visible")
+            from lectarch.config.errors import ConfigError
+
+            raise ConfigError(f"config.num_devices={num_devices} is out of range: only {len(devices)} "
+                              f"device(s) are visible (0: use them all)")
         devices = devices[:num_devices]
     return Mesh(np.array(devices), (DATA,))
 

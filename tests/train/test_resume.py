@@ -111,9 +111,9 @@ def test_corrupt_latest_checkpoint_is_reported_and_skipped(tmp_path, capsys):
 
 def test_resuming_with_a_different_model_or_optimizer_is_a_clear_error(tmp_path):
     train(_small("num_steps=10"), tmp_path)
-    with pytest.raises(ConfigError, match=r"cannot resume .*model\.width: saved 16, now 32"):
+    with pytest.raises(ConfigError, match=r"cannot resume .*model\.width: 16 -> 32"):
         train(_small("model.width=32"), tmp_path)
-    with pytest.raises(ConfigError, match=r"optimizer\.name: saved 'adam', now 'sgd'"):
+    with pytest.raises(ConfigError, match=r"optimizer\.name: 'adam' -> 'sgd'"):
         train(_small("optimizer.name=sgd"), tmp_path)
     assert train(_small("num_steps=20"), tmp_path).step == 20  # a longer run of the same config is fine
 

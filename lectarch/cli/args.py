@@ -1,0 +1,169 @@
+"""Flags checked like config values: argparse ``type=`` functions with one-line errors.
+
+Each function takes the flag's text and returns its value or raises ``argparse.ArgumentTypeError``
+with a message saying what is allowed; the command's parser turns it into one line and exit 2.
+"""
+
+import argparse
+import importlib.util
+import math
+import pathlib
+
+_Bad = argparse.ArgumentTypeError
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise _Bad(f"{text!r} is not an integer") from None
+
+
+def int_range(lo: int, hi: int | None = None):
+    """An integer in [lo, hi] (no upper end if ``hi`` is None)."""
+
+    def parse(text: str) -> int:
+        value = _int(text)
+        if value < lo or (hi is not None and value > hi):
+            allowed = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+            raise _Bad(f"{value} is out of range: must be an integer {allowed}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+positive_int = int_range(1)
+non_negative_int = int_range(0)
+
+
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise _Bad(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise _Bad(f"{text!r} is out of range: must be a finite number")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = finite_float(text)
+    if value < 0:
+        raise _Bad(f"{value} is out of range: must be a finite number >= 0")
+    return value
+
+
+def positive_int_list(text: str) -> list[int]:
+    """``"1,10,50"`` -> [1, 10, 50]; every item a positive integer."""
+    items = [t.strip() for t in text.split(",")]
+    if not any(items):
+        return []
+    values = []
+    for item in items:
+        try:
+            value = int(item)
+        except ValueError:
+            raise _Bad(f"{text!r}: {item!r} is not an integer (expected a comma list like 1,10,50)") from None
+        if value < 1:
+            raise _Bad(f"{text!r}: {value} is out of range: every item must be an integer >= 1")
+        values.append(value)
+    return values
+
+
+def existing_file(text: str) -> str:
+    path = pathlib.Path(text)
+    if text.strip() == "":
+        raise _Bad("must be a non-empty path to a file")
+    if path.is_dir():
+        raise _Bad(f"{text} is a directory, not a file")
+    if not path.is_file():
+        raise _Bad(f"{text} does not exist")
+    return text
+
+
+def existing_dir(text: str) -> str:
+    path = pathlib.Path(text)
+    if text.strip() == "":
+        raise _Bad("must be a non-empty path to a directory")
+    if path.exists() and not path.is_dir():
+        raise _Bad(f"{text} is a file, not a directory")
+    if not path.is_dir():
+        raise _Bad(f"{text} does not exist")
+    return text
+
+
+def optional_existing_file(text: str) -> str:
+    return text if text == "" else existing_file(text)
+
+
+def optional_existing_dir(text: str) -> str:
+    return text if text == "" else existing_dir(text)
+
+
+def output_dir(text: str) -> str:
+    """A folder to write into: an existing directory, or a new one whose parent exists."""
+    path = pathlib.Path(text)
+    if text.strip() == "":
+        raise _Bad("must be a non-empty path to a directory")
+    if path.exists() and not path.is_dir():
+        raise _Bad(f"{text} is a file, not a directory")
+    parent = path.absolute().parent
+    if not path.exists() and not parent.is_dir():
+        raise _Bad(f"{text}: its parent {parent} does not exist" + (" or is a file" if parent.exists() else ""))
+    return text
+
+
+def workdir_path(text: str) -> str:
+    """A run's workdir: a non-empty path that is not a file (the trainer checks the rest)."""
+    if text.strip() == "":
+        raise _Bad("must be a non-empty path (it holds the run's checkpoints and logs)")
+    path = pathlib.Path(text)
+    if path.exists() and not path.is_dir():
+        raise _Bad(f"{text} is a file, not a directory")
+    return text
+
+
+# SQLAlchemy's default driver module for a URL scheme, and how to install it.
+_DRIVERS = {
+    "postgresql": "psycopg2", "postgresql+psycopg2": "psycopg2", "postgresql+psycopg": "psycopg",
+    "postgresql+pg8000": "pg8000", "mysql": "MySQLdb", "mysql+mysqldb": "MySQLdb", "mysql+pymysql": "pymysql",
+}
+_INSTALL = {"psycopg2": "psycopg2-binary", "psycopg": "'psycopg[binary]'", "pg8000": "pg8000",
+            "MySQLdb": "mysqlclient", "pymysql": "pymysql"}
+STORAGE_FORMS = "sqlite:///PATH, postgresql://USER:PW@HOST/DB, mysql+pymysql://..., or journal:PATH"
+
+
+def storage_url(text: str) -> str:
+    """An Optuna storage: ``sqlite:///PATH`` (its folder must exist), a PostgreSQL or MySQL URL
+    (its driver must be installed) or ``journal:PATH`` (a journal file; its folder must exist)."""
+    if text.startswith("journal:"):
+        path = pathlib.Path(text.removeprefix("journal:"))
+        if not str(path).strip() or path.is_dir():
+            raise _Bad(f"{text!r}: journal:PATH needs the path of a file")
+        if not path.absolute().parent.is_dir():
+            raise _Bad(f"{text!r}: the folder {path.absolute().parent} does not exist")
+        return text
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        raise _Bad(f"{text!r} is not a storage URL; use {STORAGE_FORMS}")
+    if scheme == "sqlite":
+        path = rest.removeprefix("/")
+        if path in ("", ":memory:"):
+            raise _Bad(f"{text!r}: an in-memory database cannot be shared or resumed; give a file path")
+        folder = pathlib.Path(path).absolute().parent
+        if not folder.is_dir():
+            raise _Bad(f"{text!r}: the folder {folder} does not exist")
+        return text
+    if scheme not in _DRIVERS:
+        raise _Bad(f"{text!r}: unknown storage scheme {scheme!r}; use {STORAGE_FORMS}")
+    module = _DRIVERS[scheme]
+    if importlib.util.find_spec(module) is None:
+        raise _Bad(f"{text!r} needs the database driver {module!r}, which is not installed: "
+                   f"pip install {_INSTALL[module]}")
+    return text
+
+
+__all__ = ["existing_dir", "existing_file", "finite_float", "int_range", "non_negative_float", "non_negative_int",
+           "optional_existing_dir", "output_dir", "positive_int", "positive_int_list", "storage_url",
+           "workdir_path"]

@@ -23,6 +23,9 @@ from lectarch.train import sharding
 from lectarch.train.checkpoint import Checkpointer
 from lectarch.train.metrics import MetricsWriter
 from lectarch.train.objectives import get_objective
+from lectarch.train.profile import StepProfiler
+from lectarch.train.progress import make_progress
+from lectarch.train.run_record import read_record, write_record
 from lectarch.train.state import count_params, init_state, merge
 from lectarch.train.step import make_eval_step, make_train_step
 
@@ -170,6 +173,12 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
         if data_position.get("next_step") != start:
             raise RuntimeError(f"checkpoint {start} has data position {data_position}, expected next_step={start}")
         print(f"Resuming from step {start} ({ckpt.directory})", file=sys.stderr)
+    record = read_record(workdir, start) if start else None
+    if record is not None and start >= cfg.num_steps:  # nothing left to do: the run's own summary
+        ckpt.close()
+        return Result(status=record["status"], step=start, best_eval=record["best_eval"],
+                      last_eval=record["last_eval"], wall_time=record["wall_time"], workdir=workdir,
+                      num_params=num_params)
     if jax.process_index() == 0:
         (workdir / "config.json").write_text(cfg.to_json(indent=2) + "\n")
     writer = MetricsWriter(workdir, resume_step=start)
@@ -177,8 +186,12 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
     batches = pipeline.train_batches(dataset, batch_size=cfg.batch_size, seed=cfg.seed, start_step=start,
                                      process_index=jax.process_index(), process_count=jax.process_count(),
                                      num_workers=cfg.get("data_workers", 0))
-    best, last_eval, status, message = {}, {}, "finished", ""
-    progress = _progress(cfg, start)
+    best, last_eval, status, message = (record or {}).get("best_eval", {}), {}, "finished", ""
+    t0 -= (record or {}).get("wall_time", 0.0)  # a resumed run's wall time includes the time before
+    progress = make_progress(cfg.num_steps, start, enabled=cfg.get("progress", True) and jax.process_index() == 0,
+                             every_s=cfg.get("progress_every_s", 30.0))
+    profiler = StepProfiler(workdir / "profile", cfg.profile.start, cfg.profile.steps,
+                            active=jax.process_index() == 0) if "profile" in cfg else None
     step, t_log, s_log = start, time.time(), start
     try:
         with _StopRequest() as stop:
@@ -190,8 +203,12 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
                     message = (f"{stop.signal_name} received: saved a checkpoint at step {step}. "
                                f"Resume with the same command{': ' + resume_command if resume_command else ''}")
                     break
+                if profiler:
+                    profiler.before(step)
                 state, metrics = train_step(state, sharding.global_batch(mesh, next(batches)))
                 step += 1
+                if profiler:
+                    profiler.after(step, (state, metrics))
                 progress.update(1)
                 log = _is_boundary(step, cfg.log_every, cfg.num_steps)
                 do_eval = _is_boundary(step, cfg.eval_every, cfg.num_steps)
@@ -224,18 +241,17 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
                 if do_ckpt:
                     ckpt.save(step, state, {"next_step": step})
     finally:  # also when on_eval or anything else raises: flush checkpoints, close files
+        if profiler:
+            profiler.close(state)
         progress.close()
         ckpt.close()
         writer.close()
-    return Result(status=status, step=step, best_eval=best, last_eval=last_eval, wall_time=time.time() - t0,
-                  workdir=workdir, num_params=num_params, message=message)
-
-
-def _progress(cfg, start: int):
-    from tqdm import tqdm
-
-    return tqdm(total=cfg.num_steps, initial=start, unit="step", dynamic_ncols=True, file=sys.stderr,
-                disable=not cfg.get("progress", True) or jax.process_index() != 0, mininterval=0.5)
+    result = Result(status=status, step=step, best_eval=best, last_eval=last_eval, wall_time=time.time() - t0,
+                    workdir=workdir, num_params=num_params, message=message)
+    if jax.process_index() == 0 and status != "nonfinite":
+        write_record(workdir, status=status, step=step, best_eval=best, last_eval=last_eval,
+                     wall_time=result.wall_time, num_params=num_params)
+    return result
 
 
 def summary(result: Result) -> str:

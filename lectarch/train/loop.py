@@ -254,6 +254,15 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
     return result
 
 
+def _tensorboard_program() -> str:
+    """``tensorboard`` when it is on the PATH, else the one installed beside this Python (a venv's)."""
+    import os
+    import shutil
+
+    beside = os.path.join(os.path.dirname(sys.executable), "tensorboard")
+    return "tensorboard" if shutil.which("tensorboard") or not os.path.exists(beside) else beside
+
+
 def summary(result: Result) -> str:
     lines = []
     if result.message:
@@ -271,7 +280,7 @@ def summary(result: Result) -> str:
     lines.append(f"  metrics     {w / 'metrics.jsonl'}")
     lines.append(f"  config      {w / 'config.json'}")
     lines.append(f"  checkpoints {w / 'checkpoints'}")
-    lines.append(f"  tensorboard tensorboard --logdir {w / 'tensorboard'}")
+    lines.append(f"  tensorboard {_tensorboard_program()} --logdir {w / 'tensorboard'}")
     if (w / "pictures").exists():
         lines.append(f"  pictures    {w / 'pictures'}")
     return "\n".join(lines)

@@ -2,10 +2,10 @@
 serves the run's train and eval losses, read back here through its HTTP API."""
 
 import json
-import os
+import shlex
+import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -43,15 +43,15 @@ def test_tensorboard_serves_the_logged_train_and_eval_losses(tmp_path):
     cfg = config("mlp_digits", "progress=false", "num_steps=6", "log_every=2", "eval_every=3",
                  "checkpoint_every=6", "model.width=8")
     result = train(cfg, tmp_path)
-    logdir = tmp_path / "tensorboard"
-    assert f"tensorboard --logdir {logdir}" in summary(result)
-    program = os.path.join(os.path.dirname(sys.executable), "tensorboard")  # the venv's, as printed
-    assert os.access(program, os.X_OK), f"{program} is not installed"
+    (line,) = [ln for ln in summary(result).splitlines() if "--logdir" in ln]
+    printed = shlex.split(line)[1:]  # the command as printed: "  tensorboard PROGRAM --logdir DIR"
+    assert printed[1:] == ["--logdir", str(tmp_path / "tensorboard")]
+    assert shutil.which(printed[0]), f"{printed[0]} is not installed"
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([program, "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port),
-                               "--reload_interval", "1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen([*printed, "--host", "127.0.0.1", "--port", str(port), "--reload_interval", "1"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         tags = get_json(f"{base}/data/plugin/scalars/tags", timeout_s=120,
                         ready=lambda b: any("eval/loss" in t for t in b.values()))

@@ -6,21 +6,16 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 
 import pytest
 
+from tests.servers import free_port
+
 
 def _as_server_user(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -32,7 +27,7 @@ def postgres_server(timeout_s: int = 60):
     if os.geteuid() == 0:
         user = pwd.getpwnam("postgres")
         os.chown(root, user.pw_uid, user.pw_gid)
-    data, port = os.path.join(root, "data"), _free_port()
+    data, port = os.path.join(root, "data"), free_port()
     run = lambda cmd: subprocess.run(_as_server_user(cmd), capture_output=True, text=True, timeout=timeout_s)  # noqa: E731
     started = False
     try:

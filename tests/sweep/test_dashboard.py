@@ -14,7 +14,7 @@ import pytest
 
 from lectarch.sweep.optuna_sweep import make_storage
 from tests.sweep.postgres_server import postgres_server
-from tests.train.test_tensorboard import free_port
+from tests.servers import free_port, stop
 
 
 def _get(url: str, timeout_s: float = 60.0) -> tuple[int, bytes]:
@@ -49,12 +49,7 @@ def _serve_and_check(lectarch_storage: str, dashboard_storage: str) -> None:
         status, page = _get(f"{base}/dashboard/studies/{summary['study_id']}")
         assert status == 200 and b"<html" in page.lower()
     finally:
-        server.terminate()
-        try:
-            server.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.communicate()
+        stop(server)
 
 
 def test_dashboard_on_sqlite(tmp_path):

@@ -4,7 +4,6 @@ serves the run's train and eval losses, read back here through its HTTP API."""
 import json
 import shlex
 import shutil
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -15,12 +14,7 @@ import pytest
 from lectarch.train.loop import summary, train
 from lectarch.train.metrics import read_metrics
 from tests.helpers import config
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.servers import free_port, stop
 
 
 def get_json(url: str, timeout_s: float = 60.0, ready=lambda body: True):
@@ -69,9 +63,4 @@ def test_tensorboard_serves_the_logged_train_and_eval_losses(tmp_path):
             for step, loss in logged.items():
                 assert got[step] == pytest.approx(loss, rel=1e-6)
     finally:
-        server.terminate()
-        try:
-            server.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.communicate()
+        stop(server)

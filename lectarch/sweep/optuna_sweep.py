@@ -2,7 +2,8 @@
 
 The study lives in a storage (``lectarch.sweep.storage``): SQLite in the workdir by default
 (nothing to start), a database URL (``postgresql://...``) or a journal file (``journal:PATH``)
-shared by workers on many machines, which then add their trials to the same study. The outcome of every trial is stored with it:
+shared by workers on many machines, which then add their trials to the same study. The outcome
+of every trial is stored with it:
 
 - COMPLETE: the final eval metric (``METRIC`` of the space file) is the objective value;
 - PRUNED: the pruner (``--pruner median``; a grid prunes only when asked) stopped it on an
@@ -10,9 +11,9 @@ shared by workers on many machines, which then add their trials to the same stud
 - FAIL: ``failure`` says why: a non-finite loss, an exception (traceback in ``<trial>/error.txt``),
   or a killed worker. A trial left RUNNING by a killed worker on this host is marked failed by the
   next trial any worker on this host starts; one on another host once its heartbeat is older
-  than ``GRACE_S`` (database storages). A killed
-  or interrupted trial is retried with the same parameters in the same sub-workdir, so it resumes
-  from its last checkpoint. The sweep goes on after a failure.
+  than ``GRACE_S`` (database storages). A killed or interrupted trial is retried with the same
+  parameters (the same grid point) in the same sub-workdir, so it resumes from its last
+  checkpoint. The sweep goes on after a failure.
 
 Running the same command again resumes the study: finished trials are kept and not repeated, and
 ``--trials N`` counts the trials the study holds in all, not the trials of this run.
@@ -245,5 +246,6 @@ def run_sweep(config: str | pathlib.Path, space_path: str | pathlib.Path, workdi
     return out
 
 
-__all__ = ["GRACE_S", "HEARTBEAT_S", "Objective", "SweepResult", "TrialFailed", "counted_trials",
-           "default_storage", "fail_killed_trials", "grid_points_left", "make_pruner", "make_sampler", "make_storage", "run_sweep"]
+__all__ = ["GRACE_S", "HEARTBEAT_S", "PRUNERS", "Objective", "SweepResult", "TrialFailed", "counted_trials",
+           "default_storage", "fail_killed_trials", "grid_points_left", "make_pruner", "make_sampler",
+           "make_storage", "run_sweep"]

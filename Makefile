@@ -12,7 +12,7 @@ WORKDIR ?= runs/mlp_digits
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "lectarch needs python >= 3.11")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test,postgres,dashboard]'
 	rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP)

@@ -1,10 +1,13 @@
-"""lectarch inspect (--config FILE | --workdir DIR) [--what forward|grad|train_step|all] [--save DIR] [--hlo] [--jaxpr]
+"""lectarch inspect (--config FILE | --workdir DIR) [--what forward|grad|train_step|all|summary] [--save DIR] [--hlo] [--jaxpr]
 
 For each chosen program of the experiment (the model's forward pass, the loss gradient, the whole
 train step): a histogram of the primitives in its jaxpr, then XLA's compiled FLOPs, bytes accessed,
 peak memory and compile time. ``--jaxpr`` also prints the jaxpr; ``--save DIR`` writes
 ``<what>.jaxpr.txt``, ``<what>.json`` (histogram and costs) and, with ``--hlo``,
 ``<what>.stablehlo.mlir`` and ``<what>.optimized_hlo.txt``. Nothing is trained or executed.
+
+``--what summary`` instead prints the model's per-layer table (path, type, parameter shapes and
+count; FLOPs per call where ``nnx.tabulate`` can trace the model) and the total parameter count.
 """
 
 import contextlib
@@ -19,8 +22,8 @@ HELP = "print and save the jaxprs, primitive histograms and compiled costs of an
 def add_arguments(p) -> None:
     p.add_argument("--config", default="", type=A.optional_existing_file, help="experiment file with get_config()")
     p.add_argument("--workdir", default="", type=A.optional_existing_dir, help="instead of --config: a training workdir (its config.json)")
-    p.add_argument("--what", default="all", choices=("forward", "grad", "train_step", "all"),
-                   help="which program (default: all three)")
+    p.add_argument("--what", default="all", choices=("forward", "grad", "train_step", "all", "summary"),
+                   help="which program (default: all three), or summary: the per-layer parameter table")
     p.add_argument("--save", default="", type=lambda t: t and A.output_dir(t), metavar="DIR", help="write jaxprs, histograms and costs to DIR")
     p.add_argument("--hlo", action="store_true", help="with --save: also write StableHLO and optimised HLO text")
     p.add_argument("--jaxpr", action="store_true", help="print the whole jaxpr too")
@@ -51,6 +54,9 @@ def run(args, overrides: list[str]) -> int:
     from lectarch.inspect.jaxpr import format_histogram, num_equations, primitive_histogram, program_jaxpr
     from lectarch.inspect.programs import WHATS, build_programs
 
+    if args.what == "summary":
+        with _data_context(args.mock_data):
+            return _summary(build_programs(cfg, batch_size=args.batch_size or 1), args.config)
     whats = WHATS if args.what == "all" else (args.what,)
     save = pathlib.Path(args.save) if args.save else None
     if save:
@@ -80,6 +86,22 @@ def run(args, overrides: list[str]) -> int:
         print()
     if save:
         print(f"saved to {save}")
+    return 0
+
+
+def _summary(programs, config: str) -> int:
+    from lectarch.inspect.summary import abstract_model, flops_table, format_rows, layer_rows
+
+    print(f"=== summary ({config}, model {programs.cfg.model.name}) ===")
+    print(format_rows(layer_rows(abstract_model(programs))))
+    print()
+    try:
+        table = flops_table(programs)
+    except Exception as e:  # noqa: BLE001 - nnx.tabulate cannot trace every model; the table above stands
+        print(f"FLOPs per layer: not available (nnx.tabulate: {type(e).__name__}: {str(e).splitlines()[0][:200]})")
+    else:
+        print(f"FLOPs per layer and call (nnx.tabulate, batch {_batch_size(programs)}):")
+        print(table)
     return 0
 
 

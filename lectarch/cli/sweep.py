@@ -1,4 +1,4 @@
-"""lectarch sweep --config FILE --space SPACE_FILE --workdir DIR [--trials N] [--storage URL] [--sampler S]"""
+"""lectarch sweep --config FILE --space SPACE_FILE --workdir DIR [--trials N] [--storage URL] [--sampler S] [--pruner P]"""
 
 import sys
 
@@ -14,8 +14,12 @@ def add_arguments(p) -> None:
     p.add_argument("--trials", type=A.positive_int, default=None,
                    help="trials the study should hold in all (default: TRIALS of the space file; grid: its size)")
     p.add_argument("--storage", default=None, type=A.storage_url,
-                   help="database URL shared by workers, e.g. postgresql://user:pw@host/db (default: sqlite in the workdir)")
+                   help="study storage shared by workers: postgresql://user:pw@host:port/db, journal:PATH (a file "
+                        "on a shared file system) or sqlite:///PATH (default: sqlite in the workdir)")
     p.add_argument("--sampler", choices=("grid", "random", "tpe"), default=None, help="default: SAMPLER of the space file")
+    p.add_argument("--pruner", choices=("none", "median"), default=None,
+                   help="stop trials early on intermediate eval metrics (default: PRUNER of the space file; "
+                        "else none for a grid, median otherwise)")
     p.add_argument("--study-name", default=None, help="default: CONFIG-SPACE (file stems); workers must agree")
     p.add_argument("--seed", type=A.non_negative_int, default=None, help="sampler seed (default: fresh randomness per worker)")
     p.add_argument("--vmapped", action="store_true",
@@ -31,7 +35,8 @@ def run(args, overrides: list[str]) -> int:
     from lectarch.sweep.results import summary
 
     result = run_sweep(args.config, args.space, args.workdir, trials=args.trials, storage=args.storage,
-                       sampler=args.sampler, study_name=args.study_name, seed=args.seed, overrides=overrides)
+                       sampler=args.sampler, study_name=args.study_name, seed=args.seed, overrides=overrides,
+                       pruner=args.pruner)
     print(summary(result.study, result.study.user_attrs.get("metric", "value")))
     if result.csv is not None:
         print(f"trials  {result.csv}")

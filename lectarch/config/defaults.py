@@ -20,8 +20,13 @@ def base_config() -> ml_collections.ConfigDict:
     c.label_smoothing = 0.0  # classification/tokens: targets (1 - eps) one-hot + eps / classes
     c.log_grad_norms = False  # per-parameter-group gradient norms in metrics.jsonl
     c.pictures = True  # model pictures (filters, attention, ...) at eval steps, when the model has them
-    c.progress = True  # console progress bar
+    c.progress = True  # console progress bar (a plain line every progress_every_s when stderr is no terminal)
+    c.progress_every_s = 30.0
     c.import_path = ""  # folder whose modules config.model.name etc. may name (set to the config file's folder)
+
+    c.profile = ml_collections.ConfigDict()  # jax.profiler trace of train steps start+1..start+steps
+    c.profile.start = 5  # steps done before the trace starts (leave compilation out of it)
+    c.profile.steps = 0  # 0: off
 
     c.optimizer = ml_collections.ConfigDict()
     c.optimizer.name = "adam"

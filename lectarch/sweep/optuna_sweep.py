@@ -1,16 +1,19 @@
 """Optuna sweeps: each trial is a full ``lectarch train`` run in its own sub-workdir.
 
-The study lives in a database: SQLite in the workdir by default (nothing to start), or any URL
-(``postgresql://...``, ``mysql://...``) shared by workers on many machines, which then add their
-trials to the same study. The outcome of every trial is stored with it:
+The study lives in a storage (``lectarch.sweep.storage``): SQLite in the workdir by default
+(nothing to start), a database URL (``postgresql://...``) or a journal file (``journal:PATH``)
+shared by workers on many machines, which then add their trials to the same study. The outcome
+of every trial is stored with it:
 
 - COMPLETE: the final eval metric (``METRIC`` of the space file) is the objective value;
-- PRUNED: the pruner stopped it on an intermediate eval metric (``pruned_at_step``);
+- PRUNED: the pruner (``--pruner median``; a grid prunes only when asked) stopped it on an
+  intermediate eval metric (``pruned_at_step``);
 - FAIL: ``failure`` says why: a non-finite loss, an exception (traceback in ``<trial>/error.txt``),
-  or a killed worker. A trial left RUNNING by a killed worker on this host is marked failed when the
-  command runs again; one on another host once its heartbeat is older than ``GRACE_S``. A killed
-  or interrupted trial is retried with the same parameters in the same sub-workdir, so it resumes
-  from its last checkpoint. The sweep goes on after a failure.
+  or a killed worker. A trial left RUNNING by a killed worker on this host is marked failed by the
+  next trial any worker on this host starts; one on another host once its heartbeat is older
+  than ``GRACE_S`` (database storages). A killed or interrupted trial is retried with the same
+  parameters (the same grid point) in the same sub-workdir, so it resumes from its last
+  checkpoint. The sweep goes on after a failure.
 
 Running the same command again resumes the study: finished trials are kept and not repeated, and
 ``--trials N`` counts the trials the study holds in all, not the trials of this run.
@@ -22,9 +25,7 @@ import os
 import pathlib
 import socket
 import sys
-import time
 import traceback
-import warnings
 
 import numpy as np
 import optuna
@@ -33,8 +34,10 @@ from lectarch.config import ConfigError
 from lectarch.experiment import load_config
 from lectarch.sweep.space import Space, as_overrides, load_space
 from lectarch.train.workdir import WorkdirLocked
+from lectarch.sweep.storage import GRACE_S, HEARTBEAT_S, default_storage
+from lectarch.sweep.storage import make_storage as _make_storage
 
-HEARTBEAT_S, GRACE_S = 20, 90
+PRUNERS = ("none", "median")
 _ALWAYS = ("progress=false",)  # no progress bars from trials in the sweep's log
 
 
@@ -50,35 +53,9 @@ class SweepResult:
     plots: list[pathlib.Path] = dataclasses.field(default_factory=list)
 
 
-def default_storage(workdir: pathlib.Path) -> str:
-    return f"sqlite:///{(workdir / 'study.db').absolute()}"
-
-
 def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S) -> optuna.storages.BaseStorage:
-    """A database storage with heartbeats, so trials of killed workers elsewhere are failed too
-    (``journal:PATH``: an append-only journal file instead of a database, without heartbeats)."""
-    import random
-
-    if url.startswith("journal:"):
-        from optuna.storages.journal import JournalFileBackend
-
-        return optuna.storages.JournalStorage(JournalFileBackend(url.removeprefix("journal:")))
-
-    import sqlalchemy.exc
-
-    kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
-    for attempt in range(10):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat_s,
-                                                  grace_period=grace_s, heartbeat_stale_trial_callback=_retry_stale_trial)
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError):
-            # Workers starting together on a new database race to create its schema: the loser retries.
-            if attempt == 9:
-                raise
-            time.sleep(0.2 + random.random())
-    raise AssertionError("unreachable")
+    """The study storage named by ``url``; a database's stale trials are retried (``_retry_stale_trial``)."""
+    return _make_storage(url, heartbeat_s=heartbeat_s, grace_s=grace_s, stale_trial_callback=_retry_stale_trial)
 
 
 def make_sampler(name: str, space: Space, seed: int | None = None) -> optuna.samplers.BaseSampler:
@@ -93,10 +70,18 @@ def make_sampler(name: str, space: Space, seed: int | None = None) -> optuna.sam
     raise ConfigError(f"unknown sampler {name!r}: grid, random or tpe")
 
 
-def make_pruner(space: Space) -> optuna.pruners.BasePruner:
-    if space.pruner == "default":
+def make_pruner(space: Space, name: str | None = None, sampler: str = "tpe") -> optuna.pruners.BasePruner:
+    """``name`` (``--pruner``) if given, else the space file's PRUNER, else none for a grid (whose
+    points are all wanted) and the median pruner for the other samplers."""
+    if name is None and space.pruner != "default":
+        return space.pruner if space.pruner is not None else optuna.pruners.NopPruner()
+    if name is None:
+        name = "none" if sampler == "grid" else "median"
+    if name not in PRUNERS:
+        raise ConfigError(f"unknown pruner {name!r}: {' or '.join(PRUNERS)}")
+    if name == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0)
-    return space.pruner if space.pruner is not None else optuna.pruners.NopPruner()
+    return optuna.pruners.NopPruner()
 
 
 def _worker_id() -> str:
@@ -110,14 +95,20 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a killed worker its parent has not reaped yet is a zombie: dead all the same
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True
 
 
 def _retry(study: optuna.Study, trial: optuna.trial.FrozenTrial, reason: str) -> None:
     """Queue the same parameters again, in the same sub-workdir (so training resumes)."""
     attrs = {k: v for k, v in trial.user_attrs.items() if k in ("workdir", "overrides")}
-    study.enqueue_trial(trial.params, user_attrs=dict(attrs, retry_of=trial.number, retry_reason=reason),
-                        skip_if_exists=False)
+    grid = {k: v for k, v in trial.system_attrs.items() if k in ("grid_id", "search_space")}  # the same grid point
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.WAITING,
+                                              system_attrs={"fixed_params": trial.params, **grid},
+                                              user_attrs=dict(attrs, retry_of=trial.number, retry_reason=reason)))
 
 
 def _retry_stale_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
@@ -143,6 +134,15 @@ def fail_killed_trials(study: optuna.Study) -> list[int]:
         _retry(study, t, reason)
         failed.append(t.number)
     return failed
+
+
+def grid_points_left(study: optuna.Study, size: int) -> bool:
+    """Whether a grid point has no trial yet (finished or running) and none is queued."""
+    trials = study.get_trials(deepcopy=False)
+    if any(t.state == optuna.trial.TrialState.WAITING for t in trials):
+        return True
+    taken = {t.system_attrs.get("grid_id") for t in trials}
+    return bool(set(range(size)) - taken)
 
 
 def counted_trials(study: optuna.Study) -> int:
@@ -226,7 +226,7 @@ def _quiet_workdir_locked() -> None:
 def run_sweep(config: str | pathlib.Path, space_path: str | pathlib.Path, workdir: str | pathlib.Path, *,
               trials: int | None = None, storage: str | None = None, sampler: str | None = None,
               study_name: str | None = None, seed: int | None = None, overrides: list[str] = (),
-              results: bool = True) -> SweepResult:
+              pruner: str | None = None, results: bool = True) -> SweepResult:
     """Run (or resume, or join) the sweep until the study holds ``trials`` finished trials."""
     from lectarch.sweep.results import write_results
 
@@ -245,18 +245,17 @@ def run_sweep(config: str | pathlib.Path, space_path: str | pathlib.Path, workdi
     # A resumed sweep must not draw its first points again: the seed moves on with the study.
     seed = None if seed is None else int(np.random.SeedSequence([seed, known]).generate_state(1)[0])
     study = optuna.load_study(study_name=name, storage=db, sampler=make_sampler(sampler_name, space, seed),
-                              pruner=make_pruner(space))
+                              pruner=make_pruner(space, pruner, sampler_name))
     study.set_user_attr("metric", space.metric)
-    for number in fail_killed_trials(study):
-        print(f"trial {number}: its worker was killed; marked failed and queued again", file=sys.stderr)
     run_trial = TrialRunner(config, space, workdir, list(overrides))
     _quiet_workdir_locked()
     status = "finished"
     try:
         while counted_trials(study) < n:
-            waiting = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
-            if sampler_name == "grid" and study.sampler.is_exhausted(study) and not waiting:
-                break
+            for number in fail_killed_trials(study):
+                print(f"trial {number}: its worker was killed; marked failed and queued again", file=sys.stderr)
+            if sampler_name == "grid" and not grid_points_left(study, space.grid_size):
+                break  # every point is done or being trained by another worker
             study.optimize(run_trial, n_trials=1, catch=(TrialFailed,), gc_after_trial=True)
     except KeyboardInterrupt:
         status = "interrupted"
@@ -267,5 +266,6 @@ def run_sweep(config: str | pathlib.Path, space_path: str | pathlib.Path, workdi
     return out
 
 
-__all__ = ["GRACE_S", "HEARTBEAT_S", "SweepResult", "TrialFailed", "TrialRunner", "counted_trials",
-           "default_storage", "fail_killed_trials", "make_pruner", "make_sampler", "make_storage", "run_sweep"]
+__all__ = ["GRACE_S", "HEARTBEAT_S", "PRUNERS", "SweepResult", "TrialFailed", "TrialRunner", "counted_trials",
+           "default_storage", "fail_killed_trials", "grid_points_left", "make_pruner", "make_sampler",
+           "make_storage", "run_sweep"]

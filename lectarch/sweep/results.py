@@ -9,6 +9,7 @@
 """
 
 import csv
+import os
 import pathlib
 import sys
 import warnings
@@ -25,7 +26,8 @@ def failure_reason(t: optuna.trial.FrozenTrial) -> str:
 def write_csv(study: optuna.Study, path: pathlib.Path, metric: str) -> pathlib.Path:
     trials = study.get_trials(deepcopy=False)
     names = sorted({k for t in trials for k in t.params})
-    with path.open("w", newline="") as f:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # workers sharing a workdir: whole files only
+    with tmp.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["number", "state", metric, *names, "step", "pruned_at_step", "failure", "retry_of",
                     "duration_s", "workdir"])
@@ -35,6 +37,7 @@ def write_csv(study: optuna.Study, path: pathlib.Path, metric: str) -> pathlib.P
                         *[t.params.get(k, "") for k in names], t.user_attrs.get("step", ""),
                         t.user_attrs.get("pruned_at_step", ""), failure_reason(t),
                         t.user_attrs.get("retry_of", ""), duration, t.user_attrs.get("workdir", "")])
+    tmp.replace(path)
     return path
 
 

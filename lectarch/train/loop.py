@@ -27,7 +27,10 @@ from lectarch.train import memory, restore, sharding
 from lectarch.train.checkpoint import Checkpointer, CheckpointSaveError
 from lectarch.train.evaluate import eval_sums, means
 from lectarch.train.metrics import MetricsWriter
+from lectarch.train.profile import StepProfiler
+from lectarch.train.progress import make_progress
 from lectarch.train.run_config import CONFIG_FILE, check_resume
+from lectarch.train.run_record import read_record, write_record
 from lectarch.train.state import count_params, merge
 from lectarch.train.step import make_eval_step, make_train_step
 from lectarch.train.workdir import RunLock, atomic_write_text, prepare
@@ -162,6 +165,12 @@ def _train_locked(cfg: ml_collections.ConfigDict, workdir: pathlib.Path, *, resu
     if restored is not None:
         state, _, start = restored
         print(f"Resuming from step {start} ({ckpt.directory})", file=sys.stderr)
+    record = read_record(workdir, start) if start else None
+    if record is not None and start >= cfg.num_steps:  # nothing left to do: the run's own summary
+        ckpt.close()
+        return Result(status=record["status"], step=start, best_eval=record["best_eval"],
+                      last_eval=record["last_eval"], wall_time=record["wall_time"], workdir=workdir,
+                      num_params=num_params)
     writer = MetricsWriter(workdir, resume_step=start)  # first: a damaged metrics.jsonl changes nothing
     if jax.process_index() == 0:
         atomic_write_text(workdir / CONFIG_FILE, cfg.to_json(indent=2) + "\n")
@@ -169,8 +178,12 @@ def _train_locked(cfg: ml_collections.ConfigDict, workdir: pathlib.Path, *, resu
     batches = pipeline.train_batches(dataset, batch_size=cfg.batch_size, seed=cfg.seed, start_step=start,
                                      process_index=jax.process_index(), process_count=jax.process_count(),
                                      num_workers=cfg.get("data_workers", 0))
-    best, last_eval, status, message = {}, {}, "finished", ""
-    progress = _progress(cfg, start)
+    best, last_eval, status, message = (record or {}).get("best_eval", {}), {}, "finished", ""
+    t0 -= (record or {}).get("wall_time", 0.0)  # a resumed run's wall time includes the time before
+    progress = make_progress(cfg.num_steps, start, enabled=cfg.get("progress", True) and jax.process_index() == 0,
+                             every_s=cfg.get("progress_every_s", 30.0))
+    profiler = StepProfiler(workdir / "profile", cfg.profile.start, cfg.profile.steps,
+                            active=jax.process_index() == 0) if "profile" in cfg else None
     step, t_log, s_log = start, time.time(), start
     try:
         with _StopRequest() as stop:
@@ -182,8 +195,12 @@ def _train_locked(cfg: ml_collections.ConfigDict, workdir: pathlib.Path, *, resu
                     message = (f"{stop.signal_name} received: saved a checkpoint at step {step}. "
                                f"Resume with the same command{': ' + resume_command if resume_command else ''}")
                     break
+                if profiler:
+                    profiler.before(step)
                 state, metrics = train_step(state, sharding.global_batch(mesh, next(batches)))
                 step += 1
+                if profiler:
+                    profiler.after(step, (state, metrics))
                 progress.update(1)
                 log = _is_boundary(step, cfg.log_every, cfg.num_steps)
                 do_eval = _is_boundary(step, cfg.eval_every, cfg.num_steps)
@@ -223,21 +240,29 @@ def _train_locked(cfg: ml_collections.ConfigDict, workdir: pathlib.Path, *, resu
     except CheckpointSaveError as e:
         status, message = "save_failed", f"error: {e}. Earlier checkpoints are kept; free the cause and rerun to resume"
     finally:  # also when on_eval or anything else raises: flush checkpoints, close files
+        if profiler:
+            profiler.close(state)
         progress.close()
         try:
             ckpt.close()
         except CheckpointSaveError as e:
             status, message = "save_failed", f"error: {e}. Earlier checkpoints are kept; free the cause and rerun to resume"
         writer.close()
-    return Result(status=status, step=step, best_eval=best, last_eval=last_eval, wall_time=time.time() - t0,
-                  workdir=workdir, num_params=num_params, message=message)
+    result = Result(status=status, step=step, best_eval=best, last_eval=last_eval, wall_time=time.time() - t0,
+                    workdir=workdir, num_params=num_params, message=message)
+    if jax.process_index() == 0 and status != "nonfinite":
+        write_record(workdir, status=status, step=step, best_eval=best, last_eval=last_eval,
+                     wall_time=result.wall_time, num_params=num_params)
+    return result
 
 
-def _progress(cfg, start: int):
-    from tqdm import tqdm
+def _tensorboard_program() -> str:
+    """``tensorboard`` when it is on the PATH, else the one installed beside this Python (a venv's)."""
+    import os
+    import shutil
 
-    return tqdm(total=cfg.num_steps, initial=start, unit="step", dynamic_ncols=True, file=sys.stderr,
-                disable=not cfg.get("progress", True) or jax.process_index() != 0, mininterval=0.5)
+    beside = os.path.join(os.path.dirname(sys.executable), "tensorboard")
+    return "tensorboard" if shutil.which("tensorboard") or not os.path.exists(beside) else beside
 
 
 def summary(result: Result) -> str:
@@ -257,7 +282,7 @@ def summary(result: Result) -> str:
     lines.append(f"  metrics     {w / 'metrics.jsonl'}")
     lines.append(f"  config      {w / 'config.json'}")
     lines.append(f"  checkpoints {w / 'checkpoints'}")
-    lines.append(f"  tensorboard tensorboard --logdir {w / 'tensorboard'}")
+    lines.append(f"  tensorboard {_tensorboard_program()} --logdir {w / 'tensorboard'}")
     if (w / "pictures").exists():
         lines.append(f"  pictures    {w / 'pictures'}")
     return "\n".join(lines)

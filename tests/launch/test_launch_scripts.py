@@ -56,6 +56,8 @@ def test_sweep_workers_share_one_storage_with_a_seed_per_array_task():
     missing = subprocess.run(["bash", os.path.join(LAUNCH, "sweep_workers.sbatch"), "--dry-run", *args], cwd=REPO,
                              capture_output=True, text=True, env={k: v for k, v in os.environ.items() if k != "STORAGE"})
     assert missing.returncode == 2 and "STORAGE" in missing.stderr
+    (words,) = _dry("sweep_workers.sbatch", "--dry-run", *args, STORAGE="journal:/w/study.journal")
+    assert words == ["lectarch", "sweep", "--storage", "journal:/w/study.journal", "--seed", "0", *args]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

@@ -109,7 +109,7 @@ def test_killed_and_interrupted_sweeps_resume_without_repeating_finished_trials(
     """)
     workdir = tmp_path / "sweep"
     args = argparse.Namespace(config=CONFIG, space=str(space), workdir=str(workdir), trials=1, storage=None,
-                              sampler="random", study_name="s", seed=0, vmapped=False)
+                              sampler="random", study_name="s", seed=0, vmapped=False, pruner=None)
     tiny = [*TINY, "eval_every=1"]
     assert sweep_command.run(args, tiny) == 0  # `lectarch sweep ... --trials 1`
     first = _rows(workdir)

@@ -57,3 +57,20 @@ def test_bad_space_files(tmp_path):
                               space=str(tmp_path / "plain.py"), workdir=str(tmp_path / "w"), vmapped=True)
     with pytest.raises(ConfigError, match="VMAPPED"):  # `lectarch sweep --vmapped` needs the list
         sweep_command.run(args, [])
+
+
+def test_a_grid_prunes_only_when_asked(tmp_path):
+    plain = tmp_path / "plain.py"
+    plain.write_text("GRID = {'x': [1, 2]}\ndef space(trial):\n    return {}\n")
+    space = load_space(plain)  # no PRUNER in the file
+    assert isinstance(make_pruner(space, None, "grid"), optuna.pruners.NopPruner)
+    assert isinstance(make_pruner(space, "median", "grid"), optuna.pruners.MedianPruner)
+    assert isinstance(make_pruner(space, None, "tpe"), optuna.pruners.MedianPruner)
+    assert isinstance(make_pruner(space, "none", "tpe"), optuna.pruners.NopPruner)
+    explicit = tmp_path / "space.py"
+    explicit.write_text("import optuna\nPRUNER = optuna.pruners.ThresholdPruner(lower=0.5)\n"
+                        "def space(trial):\n    return {}\n")
+    assert isinstance(make_pruner(load_space(explicit), None, "grid"), optuna.pruners.ThresholdPruner)
+    assert isinstance(make_pruner(load_space(explicit), "none", "grid"), optuna.pruners.NopPruner)
+    with pytest.raises(ConfigError, match="unknown pruner 'hyperband'"):
+        make_pruner(space, "hyperband")

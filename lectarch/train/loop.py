@@ -160,6 +160,8 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
     objective = get_objective(cfg.objective, **({"label_smoothing": cfg.label_smoothing}
                                                 if cfg.get("label_smoothing", 0.0) else {}))
     train_step = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, objective, cfg.get("log_grad_norms", False)))
+    # steps whose metrics are never read skip the gradient norms; both update the state alike
+    lean_step = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, objective, lean=True))
     eval_step = sharding.jit_eval_step(mesh, make_eval_step(graphdef, objective))
 
     ckpt = Checkpointer(workdir / "checkpoints", max_to_keep=cfg.get("max_to_keep", 3))
@@ -190,12 +192,13 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
                     message = (f"{stop.signal_name} received: saved a checkpoint at step {step}. "
                                f"Resume with the same command{': ' + resume_command if resume_command else ''}")
                     break
-                state, metrics = train_step(state, sharding.global_batch(mesh, next(batches)))
                 step += 1
-                progress.update(1)
                 log = _is_boundary(step, cfg.log_every, cfg.num_steps)
                 do_eval = _is_boundary(step, cfg.eval_every, cfg.num_steps)
                 do_ckpt = _is_boundary(step, cfg.checkpoint_every, cfg.num_steps)
+                step_fn = train_step if (log or do_eval or do_ckpt) else lean_step
+                state, metrics = step_fn(state, sharding.global_batch(mesh, next(batches)))
+                progress.update(1)
                 if not (log or do_eval or do_ckpt):
                     continue
                 m = jax.device_get(metrics)  # the only host sync: at log, eval and checkpoint steps

@@ -1,6 +1,6 @@
 """Time one training step of each piece of work, lectarch beside its peers, interleaved in rounds.
 
-    python experiments/bench.py [--only recurrent,alexnet] [--rounds 20] [--threads N]
+    python experiments/bench.py [--only recurrent,alexnet] [--match f32] [--rounds 20] [--threads N]
                                 [--json out.json] [--md out.md] [--quick] [--no-torch]
 
 Cases that share a ``work`` (one row module's piece of work) are compared in the same run. After
@@ -195,7 +195,12 @@ def run(args, order: list | None = None) -> list[dict]:
     has_gpu = any(d.platform == "gpu" for d in jax.devices())
     has_torch = _torch_available() and not args.no_torch
     groups: dict[str, list] = {}
+    match = [m for m in args.match.split(",") if m]
     for case in collect(args):
+        if match and not any(m in case.work for m in match):
+            continue
+        if args.device != "all" and case.device != args.device:
+            continue
         if case.device == "gpu" and not has_gpu:
             continue
         if case.impl == "PyTorch" and not has_torch:
@@ -227,6 +232,8 @@ def table(rows: list[dict]) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--only", default="", help="comma-separated row modules (experiments/benchrows/*.py) or module paths")
+    p.add_argument("--match", default="", help="comma-separated substrings: keep only work whose label contains one")
+    p.add_argument("--device", default="all", choices=("all", "cpu", "gpu"), help="keep only the cases of one device")
     p.add_argument("--rounds", "--repeats", type=int, default=20, help="timed rounds (each times every implementation once)")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--threads", type=int, default=0, help="threads for every implementation (default: all cores)")

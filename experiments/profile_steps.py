@@ -14,13 +14,14 @@ builds the bench's step, warms it up and profiles ``--steps`` steps:
 - PyTorch: ``torch.profiler`` with ``forward``, ``backward`` and ``optimizer`` ranges; each aten
   operation's self time, in the range it ran.
 
-Times are milliseconds per step summed over threads (CPU time, not wall time), so the shares
-are comparable between the two. Writes one Markdown file (header: date, command, versions, load).
+Times are milliseconds per step: each operation's wall time while it ran, added up over the
+operations (two that ran at once on two threads both count), so the shares compare between the two. Writes one Markdown file (header: date, command, versions, load).
 """
 
 import argparse
 import collections
 import gzip
+import importlib.util
 import json
 import os
 import pathlib
@@ -43,8 +44,6 @@ WRAPPERS = ("while", "call", "conditional")  # their time is the time of the ope
 
 
 def _case(row: str, impl: str, quick: bool):
-    import importlib
-
     module, label = ROWS[row]
     cases = importlib.import_module(f"experiments.benchrows.{module}").cases(argparse.Namespace(quick=quick))
     matches = [c for c in cases if c.work.startswith(label) and c.impl == impl and c.device == "cpu"
@@ -99,7 +98,8 @@ def profile_jax(row: str, steps: int, quick: bool) -> dict:
         if name.split(".")[0] in WRAPPERS:
             continue
         phase, op_name = phases.get(name, ("?", ""))
-        ops.append({"op": name, "ms": ms, "phase": phase, "source": _short(op_name)})
+        kind = op_name.rsplit("/", 1)[-1] if op_name else re.sub(r"^wrapped_|[._]\d+$|\.\d+$", "", name)
+        ops.append({"op": name, "ms": ms, "phase": phase, "source": _short(op_name), "kind": kind})
     return {"ops": ops}
 
 
@@ -132,7 +132,7 @@ def profile_torch(row: str, steps: int, quick: bool) -> dict:
                 break
             parent = parent.cpu_parent
         per_op[(ev.name, phase)] += ev.self_cpu_time_total / 1e3 / steps
-    return {"ops": [{"op": n, "ms": ms, "phase": p, "source": ""} for (n, p), ms in per_op.items()]}
+    return {"ops": [{"op": n, "ms": ms, "phase": p, "source": "", "kind": n} for (n, p), ms in per_op.items()]}
 
 
 def _phased_torch_step(case):
@@ -194,11 +194,20 @@ def tables(row: str, results: dict[str, dict], top: int) -> str:
     for phase in phases + ["total"]:
         cells = [sum(o["ms"] for o in r["ops"] if phase in ("total", o["phase"])) for r in results.values()]
         summary.append(f"| {phase} | " + " | ".join(f"{c:.1f}" for c in cells) + " |")
-    out += ["CPU time per step, summed over threads, by phase:\n", "\n".join(summary), ""]
+    out += ["Time per step by phase (each operation's wall time while it ran, added up; operations that ran "
+            "at once on two threads both count):\n", "\n".join(summary), ""]
     for impl, r in results.items():
         total = sum(o["ms"] for o in r["ops"]) or 1.0
+        kinds: dict[tuple[str, str], float] = collections.defaultdict(float)
+        for o in r["ops"]:
+            kinds[(o["kind"], o["phase"])] += o["ms"]
+        top_kinds = sorted(kinds.items(), key=lambda kv: -kv[1])[:top]
+        out.append(f"By kind of operation (HLO op / aten op), {impl}:\n")
+        out.append("| kind | phase | ms/step | share |\n|---|---|---|---|")
+        out += [f"| {k} | {ph} | {ms:.2f} | {100 * ms / total:.1f}% |" for (k, ph), ms in top_kinds]
+        out.append("")
         ops = sorted(r["ops"], key=lambda o: -o["ms"])[:top]
-        out.append(f"Top {len(ops)} operations, {impl}:\n")
+        out.append(f"Top {len(ops)} single operations, {impl}:\n")
         out.append("| operation | phase | ms/step | share | source (HLO op_name) |\n|---|---|---|---|---|")
         out += [f"| {o['op']} | {o['phase']} | {o['ms']:.2f} | {100 * o['ms'] / total:.1f}% | {o['source']} |"
                 for o in ops]
@@ -230,7 +239,11 @@ def main(argv=None) -> int:
     measurement = Measurement()
     sections = []
     for row in rows:
-        results = {impl: _child(row, impl, args.steps, args.quick) for impl in IMPLS}
+        impls = IMPLS if row != "lstm_peepholes" else ("lectarch",)  # PyTorch's LSTM has no peepholes
+        if importlib.util.find_spec("torch") is None:
+            print(f"profile_steps: {row}: torch not installed (pip install -e '.[bench]'): lectarch only", file=sys.stderr)
+            impls = ("lectarch",)
+        results = {impl: _child(row, impl, args.steps, args.quick) for impl in impls}
         sections.append(tables(f"{row}: {_case(row, 'lectarch', args.quick).work}", results, args.top))
         print(sections[-1])
     path = write_results(ROOT / args.out, "Where a CPU training step's time goes: lectarch (XLA) beside PyTorch",

@@ -14,7 +14,7 @@ def _bench(*args, env=None):
 def test_bench_interleaves_implementations_in_rounds_and_records_its_facts(tmp_path):
     out, log = tmp_path / "bench.json", tmp_path / "order.txt"
     env = dict(cli_env(1), BENCH_FAKE_LOG=str(log))
-    r = _bench("--only", "tests.bench_fake_rows", "--rounds", "4", "--warmup", "2", "--threads", "1",
+    r = _bench("--only", "tests.bench_fake_rows", "--match", "squares", "--rounds", "4", "--warmup", "2", "--threads", "1",
                "--no-torch", "--json", str(out), "--md", str(tmp_path / "bench.md"), env=env)
     assert r.returncode == 0, r.stderr
     order = log.read_text().split()
@@ -57,3 +57,14 @@ def test_bench_rejects_bad_input_with_one_line():
     assert bad.returncode != 0 and "unknown row module" in bad.stderr
     bad = _bench("--threads", "9999", "--only", "tests.bench_fake_rows")
     assert bad.returncode == 2 and "--threads 9999" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_bench_keeps_only_the_cases_asked_for(tmp_path):
+    """``--device gpu`` on a machine without one, or a ``--match`` nothing has: no rows, no error."""
+    for args in (("--device", "gpu"), ("--match", "no such work")):
+        out = tmp_path / "bench.json"
+        r = _bench("--only", "tests.bench_fake_rows", "--rounds", "1", "--warmup", "0", "--json", str(out), *args)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(out.read_text())["rows"] == []
+    r = _bench("--only", "tests.bench_fake_rows", "--rounds", "1", "--warmup", "0", "--device", "cpu", "--json", str(out))
+    assert [row["impl"] for row in json.loads(out.read_text())["rows"]] == ["lectarch", "peer"]

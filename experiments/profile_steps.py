@@ -15,7 +15,8 @@ builds the bench's step, warms it up and profiles ``--steps`` steps:
   operation's self time, in the range it ran.
 
 Times are milliseconds per step: each operation's wall time while it ran, added up over the
-operations (two that ran at once on two threads both count), so the shares compare between the two. Writes one Markdown file (header: date, command, versions, load).
+operations (two that ran at once on two threads both count), so the shares compare between the
+two. Writes one Markdown file (header: date, command, versions, load).
 """
 
 import argparse

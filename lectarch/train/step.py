@@ -55,13 +55,14 @@ def apply_gradients(tx: optax.GradientTransformation, state: TrainState, grads, 
                     log_grad_norms: bool = False, lean: bool = False) -> tuple[TrainState, dict]:
     """One optimiser update; a non-finite loss or update freezes the state from that step on.
 
-    Finiteness is judged on the loss and the updated parameters and optimiser state (a non-finite
-    gradient makes them non-finite), so a ``lean`` step, which skips the global gradient norm (a
-    full pass over every gradient, ~5-14% of a CPU step), updates the state exactly as the full one.
+    Finiteness is judged on the loss and the updated parameters (a non-finite gradient makes them
+    non-finite; the optimiser state is not checked: some hold a legitimate inf, such as a best loss
+    so far), so a ``lean`` step, which skips the global gradient norm (a full pass over every
+    gradient, ~5-14% of a CPU step), updates the state exactly as the full one.
     """
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
-    finite = (jnp.isfinite(metrics["loss"]) & all_finite((params, opt_state))) & (state.nonfinite_step < 0)
+    finite = jnp.isfinite(metrics["loss"]) & all_finite(params) & (state.nonfinite_step < 0)
     keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(finite, a, b), new, old)  # noqa: E731
     nonfinite_step = jnp.where((state.nonfinite_step < 0) & ~finite, state.step, state.nonfinite_step)
     new_state = state.replace(step=state.step + 1, params=keep(params, state.params),

@@ -1,22 +1,70 @@
 import json
+import os
 import subprocess
 import sys
 
 from tests.helpers import REPO, cli_env
 
 
-def test_bench_times_lectarch_beside_its_peers_and_reports_ratios(tmp_path):
-    out = tmp_path / "bench.json"
-    r = subprocess.run([sys.executable, "experiments/bench.py", "--only", "mlp", "--quick", "--no-torch", "--json", str(out)],
-                       cwd=REPO, env=cli_env(1), capture_output=True, text=True, timeout=300)
+def _bench(*args, env=None):
+    return subprocess.run([sys.executable, "experiments/bench.py", *args], cwd=REPO, env=env or cli_env(1),
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_bench_interleaves_implementations_in_rounds_and_records_its_facts(tmp_path):
+    out, log = tmp_path / "bench.json", tmp_path / "order.txt"
+    env = dict(cli_env(1), BENCH_FAKE_LOG=str(log))
+    r = _bench("--only", "tests.bench_fake_rows", "--match", "squares", "--rounds", "4", "--warmup", "2", "--threads", "1",
+               "--no-torch", "--json", str(out), "--md", str(tmp_path / "bench.md"), env=env)
     assert r.returncode == 0, r.stderr
+    order = log.read_text().split()
+    # setup: each case's first call + 2 warm-ups, one case after the other; then 4 rounds A B A B ...
+    assert order == ["lectarch"] * 3 + ["peer"] * 3 + ["lectarch", "peer"] * 4
     data = json.loads(out.read_text())
-    rows = data["rows"]
-    impls = {row["impl"] for row in rows}
-    assert {"lectarch", "plain JAX"} <= impls
-    for row in rows:
-        assert row["ms_per_step"] > 0 and row["compile_s"] > 0 and row["speedup_of_lectarch"] > 0
+    rows = {row["impl"]: row for row in data["rows"]}
+    assert set(rows) == {"lectarch", "peer"}
+    for row in rows.values():
+        assert row["rounds"] == 4 and len(row["ms_rounds"]) == 4
+        assert row["ms_min"] <= row["ms_p25"] <= row["ms_per_step"] <= row["ms_p75"] <= row["ms_max"]
+        assert row["ms_per_step"] == sorted(row["ms_rounds"])[1] / 2 + sorted(row["ms_rounds"])[2] / 2
+    # the peer's speedup is the median of the per-round ratios peer / lectarch
+    ratios = sorted(p / q for p, q in zip(rows["peer"]["ms_rounds"], rows["lectarch"]["ms_rounds"]))
+    assert abs(rows["peer"]["speedup_of_lectarch"] - (ratios[1] + ratios[2]) / 2) < 1e-9
+    assert rows["lectarch"]["speedup_of_lectarch"] == 1.0
+    meta = data["meta"]
+    assert meta["threads"]["threads"] == 1 and "--xla_cpu_multi_thread_eigen=false" in meta["threads"]["XLA_FLAGS"]
+    assert meta["versions"]["jax"] and meta["command"].startswith("experiments/bench.py")
+    load = meta["load"]
+    assert len(load["loadavg_before"]) == 3 and len(load["loadavg_after"]) == 3
+    assert load["others_load"] >= 0 and isinstance(load["warnings"], list)
+    md = (tmp_path / "bench.md").read_text()
+    assert "load average (1 min)" in md and "| fake work: sum of 1000 squares | peer |" in md
     assert "| work | implementation |" in r.stdout
-    bad = subprocess.run([sys.executable, "experiments/bench.py", "--only", "nosuch"], cwd=REPO, env=cli_env(1),
-                         capture_output=True, text=True, timeout=120)
+
+
+def test_bench_warns_when_the_machine_is_loaded():
+    sys.path.insert(0, REPO)
+    from experiments.bench import LoadProbe
+
+    probe = LoadProbe()
+    probe.loadavg_before = [float(os.cpu_count()) * 10] * 3  # as if the machine were busy before the run
+    facts = probe.finish(threads=1)
+    assert any("unreliable" in w for w in facts["warnings"])
+
+
+def test_bench_rejects_bad_input_with_one_line():
+    bad = _bench("--only", "nosuch")
     assert bad.returncode != 0 and "unknown row module" in bad.stderr
+    bad = _bench("--threads", "9999", "--only", "tests.bench_fake_rows")
+    assert bad.returncode == 2 and "--threads 9999" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_bench_keeps_only_the_cases_asked_for(tmp_path):
+    """``--device gpu`` on a machine without one, or a ``--match`` nothing has: no rows, no error."""
+    for args in (("--device", "gpu"), ("--match", "no such work")):
+        out = tmp_path / "bench.json"
+        r = _bench("--only", "tests.bench_fake_rows", "--rounds", "1", "--warmup", "0", "--json", str(out), *args)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(out.read_text())["rows"] == []
+    r = _bench("--only", "tests.bench_fake_rows", "--rounds", "1", "--warmup", "0", "--device", "cpu", "--json", str(out))
+    assert [row["impl"] for row in json.loads(out.read_text())["rows"]] == ["lectarch", "peer"]

@@ -42,7 +42,7 @@ def _data(batch: int, image: int):
     return rng.normal(size=(batch, image, image, 3)).astype(np.float32), rng.integers(0, CLASSES, batch).astype(np.int32)
 
 
-def _lectarch(batch: int, image: int, dtype: str, model: str = "alexnet"):
+def _lectarch(batch: int, image: int, dtype: str, model: str = "alexnet", lean: bool = True):
     def setup():
         import jax
 
@@ -60,7 +60,7 @@ def _lectarch(batch: int, image: int, dtype: str, model: str = "alexnet"):
         cfg.model.dtype = dtype
         graphdef, state, tx = init_state(cfg, DataSpec((image, image, 3), CLASSES))
         mesh = sharding.make_mesh(1)
-        step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification))
+        step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification, lean=lean))
         x, y = _data(batch, image)
         batch_ = sharding.global_batch(mesh, {"inputs": x, "targets": y})
         holder = {"state": sharding.place_state(mesh, state)}
@@ -178,7 +178,7 @@ def _small_cnn_cases(quick: bool) -> list[Case]:
     """The small CNN of cnn_digits.py (8x8x1 digits) on batch 64: lectarch vs PyTorch."""
     B = 64
 
-    def lectarch_setup():
+    def lectarch_setup(lean=True):
         import jax
 
         from lectarch.config import base_config
@@ -194,7 +194,7 @@ def _small_cnn_cases(quick: bool) -> list[Case]:
         cfg.model = default_config()
         graphdef, state, tx = init_state(cfg, DataSpec((8, 8, 1), 10))
         mesh = sharding.make_mesh(1)
-        step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification))
+        step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification, lean=lean))
         rng = np.random.default_rng(0)
         b = sharding.global_batch(mesh, {"inputs": rng.normal(size=(B, 8, 8, 1)).astype(np.float32),
                                          "targets": rng.integers(0, 10, B).astype(np.int32)})
@@ -232,6 +232,7 @@ def cases(args) -> list[Case]:
     B, S = (2, 127) if args.quick else (8, 224)
     work = f"AlexNet (lecture) B={B} {S}x{S} f32 SGD"
     out = [Case(work, "lectarch", _lectarch(B, S, "float32"), flops(B, S)),
+           Case(work, "lectarch, logging step", _lectarch(B, S, "float32", lean=False), flops(B, S)),
            Case(work, "plain JAX", _plain_jax(B, S, "float32"), flops(B, S)),
            Case(work, "PyTorch", _torch(B, S, "cpu"), flops(B, S))]
     out += _small_cnn_cases(args.quick)

@@ -25,7 +25,7 @@ def _lectarch():
     cfg.model.depth, cfg.model.width = DEPTH, H
     graphdef, state, tx = init_state(cfg, DataSpec((D,), C))
     mesh = sharding.make_mesh(1)
-    step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification))
+    step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification, lean=True))
     rng = np.random.default_rng(0)
     batch = sharding.global_batch(mesh, {"inputs": rng.normal(size=(B, D)).astype(np.float32),
                                          "targets": rng.integers(0, C, B).astype(np.int32)})

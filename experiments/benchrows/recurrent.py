@@ -15,7 +15,7 @@ from experiments.benchrows import Case
 
 
 def _lectarch(name: str, variant: str, B: int, T: int, D: int, H: int, projection: str = "auto",
-              unroll: int = 1, matmul_dtype: str = "float32", bptt: str = "explicit"):
+              unroll: int = 1, matmul_dtype: str = "float32", bptt: str = "explicit", lean: bool = True):
     def setup():
         import jax
 
@@ -35,7 +35,7 @@ def _lectarch(name: str, variant: str, B: int, T: int, D: int, H: int, projectio
             "many_to_many", H, variant, projection, unroll, matmul_dtype, bptt)
         graphdef, state, tx = init_state(cfg, DataSpec((T, D), 1))
         mesh = sharding.make_mesh(1)
-        step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, regression))
+        step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, regression, lean=lean))
         rng = np.random.default_rng(0)
         batch = sharding.global_batch(mesh, {"inputs": rng.normal(size=(B, T, D)).astype(np.float32),
                                              "targets": rng.normal(size=(B, T)).astype(np.float32)})
@@ -131,6 +131,7 @@ def cases(args) -> list[Case]:
         work = f"{label} B={B} T={T} in {D} hidden {H} f32 SGD"
         f = _flops(cell, B, T, D, H)
         out.append(Case(work, "lectarch", _lectarch(name, variant, B, T, D, H, "inside"), f))
+        out.append(Case(work, "lectarch, logging step", _lectarch(name, variant, B, T, D, H, "inside", lean=False), f))
         out.append(Case(work, "lectarch, hoisted W x", _lectarch(name, variant, B, T, D, H, "hoisted"), f))
         out.append(Case(work, "lectarch, autodiff BPTT", _lectarch(name, variant, B, T, D, H, "inside", bptt="autodiff"), f))
         if variant != "full" or cell == "rnn":  # the peers have no peepholes

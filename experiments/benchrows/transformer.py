@@ -33,7 +33,7 @@ def _batch(B, S, V, seed=0):
     return tok(), tok(), tok()
 
 
-def _lectarch(size: dict, dtype: str, device: str):
+def _lectarch(size: dict, dtype: str, device: str, lean: bool = True):
     def setup():
         import jax
 
@@ -54,7 +54,7 @@ def _lectarch(size: dict, dtype: str, device: str):
         m.dropout, m.max_len, m.dtype = 0.0, size["S"], dtype
         graphdef, state, tx = init_state(cfg, DataSpec((size["S"],), size["V"], max_len=size["S"]))
         mesh = sharding.make_mesh(1)
-        step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification))
+        step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification, lean=lean))
         src, tgt_in, tgt_out = _batch(size["B"], size["S"], size["V"])
         batch = sharding.global_batch(mesh, {"inputs": {"src": src, "tgt_in": tgt_in}, "targets": tgt_out})
         holder = {"state": sharding.place_state(mesh, state)}
@@ -194,6 +194,7 @@ def cases(args) -> list[Case]:
         work = _work(cpu, dtype)
         flops = train_flops(**cpu)
         out += [Case(work, "lectarch", _lectarch(cpu, dtype, "cpu"), flops, repeats=10),
+                Case(work, "lectarch, logging step", _lectarch(cpu, dtype, "cpu", lean=False), flops, repeats=10),
                 Case(work, "plain JAX", _plain_jax(cpu, dtype), flops, repeats=10),
                 Case(work, "PyTorch", _torch(cpu, dtype, "cpu"), flops, repeats=10)]
     gpu = QUICK if getattr(args, "quick", False) else GPU

@@ -156,6 +156,8 @@ def _train_locked(cfg: ml_collections.ConfigDict, workdir: pathlib.Path, *, resu
     objective = build_objective(cfg)
     train_step = sharding.jit_train_step(mesh, make_train_step(graphdef, run.tx, objective,
                                                                cfg.get("log_grad_norms", False)))
+    # steps whose metrics are never read skip the gradient norms; both update the state alike
+    lean_step = sharding.jit_train_step(mesh, make_train_step(graphdef, run.tx, objective, lean=True))
     eval_step = sharding.jit_eval_step(mesh, make_eval_step(graphdef, objective))
     _check_step_fits(cfg, mesh, dataset, train_step, state)
 
@@ -197,14 +199,15 @@ def _train_locked(cfg: ml_collections.ConfigDict, workdir: pathlib.Path, *, resu
                     break
                 if profiler:
                     profiler.before(step)
-                state, metrics = train_step(state, sharding.global_batch(mesh, next(batches)))
                 step += 1
-                if profiler:
-                    profiler.after(step, (state, metrics))
-                progress.update(1)
                 log = _is_boundary(step, cfg.log_every, cfg.num_steps)
                 do_eval = _is_boundary(step, cfg.eval_every, cfg.num_steps)
                 do_ckpt = _is_boundary(step, cfg.checkpoint_every, cfg.num_steps)
+                step_fn = train_step if (log or do_eval or do_ckpt) else lean_step
+                state, metrics = step_fn(state, sharding.global_batch(mesh, next(batches)))
+                if profiler:
+                    profiler.after(step, (state, metrics))
+                progress.update(1)
                 if not (log or do_eval or do_ckpt):
                     continue
                 m = jax.device_get(metrics)  # the only host sync: at log, eval and checkpoint steps

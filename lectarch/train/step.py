@@ -45,32 +45,45 @@ def group_norms(grads: nnx.State) -> dict[str, jax.Array]:
     return {f"grad_norm/{k}": jnp.sqrt(v) for k, v in sq.items()}
 
 
+def all_finite(tree) -> jax.Array:
+    """True when every element of every leaf is finite (one boolean, no norm computed)."""
+    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]
+    return jnp.stack(leaves).all() if leaves else jnp.array(True)
+
+
 def apply_gradients(tx: optax.GradientTransformation, state: TrainState, grads, metrics: dict,
-                    log_grad_norms: bool = False) -> tuple[TrainState, dict]:
-    """One optimiser update; a non-finite loss or gradient freezes the state from that step on."""
-    grad_norm = optax.tree.norm(grads)
-    finite = jnp.isfinite(metrics["loss"]) & jnp.isfinite(grad_norm) & (state.nonfinite_step < 0)
+                    log_grad_norms: bool = False, lean: bool = False) -> tuple[TrainState, dict]:
+    """One optimiser update; a non-finite loss or update freezes the state from that step on.
+
+    Finiteness is judged on the loss and the updated parameters (a non-finite gradient makes them
+    non-finite; the optimiser state is not checked: some hold a legitimate inf, such as a best loss
+    so far), so a ``lean`` step, which skips the global gradient norm (a full pass over every
+    gradient, ~5-14% of a CPU step), updates the state exactly as the full one.
+    """
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
+    finite = jnp.isfinite(metrics["loss"]) & all_finite(params) & (state.nonfinite_step < 0)
     keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(finite, a, b), new, old)  # noqa: E731
     nonfinite_step = jnp.where((state.nonfinite_step < 0) & ~finite, state.step, state.nonfinite_step)
     new_state = state.replace(step=state.step + 1, params=keep(params, state.params),
                               opt_state=keep(opt_state, state.opt_state), nonfinite_step=nonfinite_step)
-    metrics = dict(metrics, grad_norm=grad_norm, learning_rate=current_learning_rate(opt_state),
-                   nonfinite_step=nonfinite_step)
-    if log_grad_norms:
-        metrics.update(group_norms(grads))
+    metrics = dict(metrics, learning_rate=current_learning_rate(opt_state), nonfinite_step=nonfinite_step)
+    if not lean:
+        metrics["grad_norm"] = optax.tree.norm(grads)
+        if log_grad_norms:
+            metrics.update(group_norms(grads))
     return new_state, metrics
 
 
 def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation, objective: Objective,
-                    log_grad_norms: bool = False) -> Step:
+                    log_grad_norms: bool = False, lean: bool = False) -> Step:
+    """The train step; ``lean=True`` leaves the gradient norms out of the metrics (same new state)."""
     loss_fn = make_loss_fn(graphdef, objective)
 
     def train_step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
         (_, (metrics, _)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             state.params, state.rest, batch, step_key(state))
-        return apply_gradients(tx, state, grads, metrics, log_grad_norms)
+        return apply_gradients(tx, state, grads, metrics, log_grad_norms, lean)
 
     return train_step
 

@@ -8,7 +8,7 @@ import re
 import jax
 import pytest
 
-from lectarch.config import load_config
+from lectarch.experiment import load_config
 from lectarch.inspect.programs import build_programs
 from lectarch.inspect.summary import abstract_model, flops_table, layer_rows
 from tests.conftest import REPO

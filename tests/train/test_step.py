@@ -1,4 +1,5 @@
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -7,7 +8,7 @@ from lectarch.train import sharding
 from lectarch.train.objectives import classification
 from lectarch.train.optim import optimizer, schedule
 from lectarch.train.state import init_state
-from lectarch.train.step import make_train_step
+from lectarch.train.step import apply_gradients, make_train_step
 from tests.helpers import config
 
 
@@ -113,3 +114,34 @@ def test_nonfinite_loss_freezes_the_state_and_names_the_step():
     state, m = step(state, sharding.global_batch(mesh, good))  # stays frozen afterwards
     assert int(m["nonfinite_step"]) == 1
     jax.tree.map(np.testing.assert_array_equal, before, jax.device_get(state.params))
+
+
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_lean_step_updates_the_state_exactly_as_the_full_step(opt):
+    """The loop runs the lean step (no gradient norm) between logging steps: same state, bit for bit."""
+    cfg, ds, graphdef, state, tx = _setup(f"optimizer.name={opt}")
+    mesh = sharding.make_mesh(1)
+    full = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification))
+    lean = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification, lean=True))
+    full_losses, full_state = _losses(mesh, full, state, ds, cfg, n=4)
+    lean_losses, lean_state = _losses(mesh, lean, state, ds, cfg, n=4)
+    np.testing.assert_array_equal(full_losses, lean_losses)
+    jax.tree.map(np.testing.assert_array_equal, jax.device_get(full_state), jax.device_get(lean_state))
+    batch = sharding.global_batch(mesh, pipeline.train_batch_at(ds, batch_size=cfg.batch_size, seed=0, step=0))
+    _, m_full = full(sharding.place_state(mesh, state), batch)
+    _, m_lean = lean(sharding.place_state(mesh, state), batch)
+    assert "grad_norm" in m_full and "grad_norm" not in m_lean
+    assert set(m_full) - set(m_lean) == {"grad_norm"}
+
+
+def test_nonfinite_gradient_with_finite_loss_freezes_the_state():
+    """A NaN reaching only the gradient (the loss stays finite) is caught by the updated parameters."""
+    cfg, ds, graphdef, state, tx = _setup("optimizer.name=sgd")
+    mesh = sharding.make_mesh(1)
+    nan_grads = lambda params: jax.tree.map(lambda p: jnp.full_like(p, jnp.nan), params)  # noqa: E731
+    for lean in (False, True):
+        s = sharding.place_state(mesh, state)
+        new, m = jax.jit(lambda s: apply_gradients(tx, s, nan_grads(s.params), {"loss": jnp.float32(1.0)},
+                                                   lean=lean))(s)
+        assert int(m["nonfinite_step"]) == 0
+        jax.tree.map(np.testing.assert_array_equal, jax.device_get(state.params), jax.device_get(new.params))

@@ -74,11 +74,11 @@ class CausalConv(nnx.Module):
         v = self.v[...]
         if self.g is None:
             return v
-        return self.g[...] * v / jnp.sqrt(jnp.sum(v * v, axis=(0, 1)))
+        return self.g[...][None, None, :] * v / jnp.sqrt(jnp.sum(v * v, axis=(0, 1), keepdims=True))
 
     def __call__(self, x_BxTxC: jax.Array) -> jax.Array:
         pad = padding_for("causal", self.kernel, self.dilation)
-        return conv1d_xla(x_BxTxC, self.weight(), 1, pad, self.dilation) + self.b[...]
+        return conv1d_xla(x_BxTxC, self.weight(), 1, pad, self.dilation) + self.b[...][None, None, :]
 
     def layer(self, name: str) -> rf.Layer:
         return rf.Layer(name, self.kernel, 1, padding_for("causal", self.kernel, self.dilation), self.dilation)

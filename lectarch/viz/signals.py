@@ -50,6 +50,7 @@ def filter_curves(w_KxCxO: np.ndarray, max_filters: int = 32) -> np.ndarray:
         for c in range(lines):
             ax.plot(np.arange(w.shape[0]), w[:, c, o], marker="o", ms=2, lw=1)
         ax.axhline(0, color="gray", lw=0.5)
+        ax.set_xticks(range(0, w.shape[0], max(1, w.shape[0] // 5)))
         ax.set_title(f"filter {o}", fontsize=7)
         ax.tick_params(labelsize=6)
     fig.suptitle(f"layer-1 filters ({w.shape[0]} taps; one line per input channel"

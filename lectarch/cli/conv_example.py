@@ -1,4 +1,4 @@
-"""lectarch conv-example [--dims 2] [--size 6] [--kernel 3] [--stride 1] [--padding 0] [--dilation 1] [--pool 2]"""
+"""lectarch conv-example [--example pool1d|rf1d] [--dims 2] [--size 6] [--kernel 3] [--stride 1] [--padding 0] [--dilation 1] [--pool 2]"""
 
 import numpy as np
 
@@ -20,6 +20,8 @@ def add_arguments(p) -> None:
     p.add_argument("--dilation", type=A.int_range(1, MAX_SIZE), default=1)
     p.add_argument("--pool", type=A.int_range(0, MAX_SIZE), default=2, help="max-pooling window (and stride) on the output; 0: none")
     p.add_argument("--seed", type=A.non_negative_int, default=0)
+    p.add_argument("--example", default="", choices=("", "pool1d", "rf1d"),
+                   help="the lecture's 1-D pooling or 1-D receptive-field example, worked by hand")
 
 
 def _grid(a: np.ndarray) -> str:
@@ -35,6 +37,10 @@ def run(args, overrides: list[str]) -> int:
 
     if overrides:
         raise ConfigError("conv-example takes no --config overrides")
+    if args.example:
+        from lectarch.cli.conv_example_1d import EXAMPLES
+
+        return 0 if EXAMPLES[args.example]() else 1
     for name in ("size", "kernel", "stride", "dilation"):
         if getattr(args, name) < 1:
             raise ConfigError(f"--{name}={getattr(args, name)} is out of range: must be an integer >= 1")

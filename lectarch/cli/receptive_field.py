@@ -14,22 +14,32 @@ def add_arguments(p) -> None:
                    help="also measure every layer's receptive field from input gradients and compare")
 
 
-def input_shape(cfg, size: int = 0) -> tuple[int, int, int]:
-    """``(H, W, C)`` of the config's images, without reading the data where the config or ``size`` says it.
+def one_dimensional(cfg) -> bool:
+    """Whether the config's model is a 1-D network as far as the config alone says."""
+    return cfg.model.name == "tcn" or cfg.model.get("dims", 0) == 1
+
+
+def input_shape(cfg, size: int = 0) -> tuple[int, ...]:
+    """``(H, W, C)`` of the config's images or ``(T, C)`` of its signals, without reading the data where
+    the config or ``size`` says it (``size`` replaces ``T`` for signals).
 
     The channel count does not change a receptive field; where it is not known cheaply it is taken as 3.
     """
     from lectarch.config import ConfigError
 
-    size = size or cfg.data.get("image_size", 0)
-    if size:
-        return size, size, 1 if cfg.data.name == "digits" else 3
+    image_size = 0 if one_dimensional(cfg) else size or cfg.data.get("image_size", 0)
+    if image_size:
+        return image_size, image_size, 1 if cfg.data.name == "digits" else 3
     from lectarch.data import build_dataset
 
     shape = tuple(build_dataset(cfg).spec.input_shape)
-    if len(shape) != 3:
-        raise ConfigError(f"the config's data gives inputs of shape {shape}, not images; pass --size")
-    return shape
+    if len(shape) == 3 and not one_dimensional(cfg):
+        return shape
+    if len(shape) == 3:
+        raise ConfigError(f"the config's data gives images of shape {shape} to a 1-D model; "
+                          f"read them as sequences with --config.data.as_sequence=rows")
+    T, C = (shape[0], 1) if len(shape) == 1 else shape
+    return (size or T, C)
 
 
 def abstract_model(cfg, shape: tuple[int, int, int]):
@@ -60,8 +70,10 @@ def run(args, overrides: list[str]) -> int:
         rows = rf.receptive_fields(layers, shape[0])
     except ValueError as e:
         raise ConfigError(str(e)) from None
-    print(rf.format_table(rows, f"{cfg.model.name} at {shape[0]}x{shape[1]}: receptive field per layer "
-                                f"(square, per axis; unit i sees inputs [i*stride - padding, ... + size - 1])"))
+    where = (f"T={shape[0]}: receptive field per layer (1-D; unit t sees inputs [t*stride - padding, ... + size - 1])"
+             if len(shape) == 2 else f"{shape[0]}x{shape[1]}: receptive field per layer "
+             f"(square, per axis; unit i sees inputs [i*stride - padding, ... + size - 1])")
+    print(rf.format_table(rows, f"{cfg.model.name} at {where}"))
     if args.check:
         report = measure(cfg, shape, rows)
         print("\nmeasured (support of the input gradient of units of each layer; max pooling probed as a "
@@ -76,4 +88,7 @@ def measure(cfg, shape: tuple[int, int, int], rows) -> list[str]:
     from lectarch.ops import receptive_field as rf
 
     model = rf.positive_copy(abstract_model(cfg, shape))
+    if len(shape) == 2:
+        stack = model.features if hasattr(model, "features") else model  # a 1-D CNN's Features, or the TCN
+        return rf.compare_1d(lambda x: [m for _, m in stack.feature_maps(x)], shape, rows)
     return rf.compare(lambda x: [m for _, m in model.features.feature_maps(x)], shape, rows)

@@ -32,7 +32,10 @@ def dataset_module(name: str) -> types.ModuleType:
 
 
 def build_dataset(cfg: ml_collections.ConfigDict) -> Dataset:
-    return dataset_module(cfg.data.name).build(cfg.data, cfg.seed)
+    from lectarch.data import sequence_view
+
+    dataset = dataset_module(cfg.data.name).build(cfg.data, cfg.seed)
+    return sequence_view.view(dataset, cfg.data.get("as_sequence", "none"))
 
 
 __all__ = ["DATASETS", "DataSpec", "Dataset", "build_dataset", "dataset_module"]

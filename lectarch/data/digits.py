@@ -11,7 +11,7 @@ import numpy as np
 from lectarch.config.rules import OneOf
 from lectarch.data.spec import DataSpec, Dataset
 
-CONFIG_RULES = {"layout": OneOf(("flat", "image"))}
+CONFIG_RULES = {"layout": OneOf(("flat", "image")), "as_sequence": OneOf(("none", "steps", "rows"))}
 TEST_FRACTION = 0.2
 
 
@@ -19,6 +19,7 @@ def default_config() -> ml_collections.ConfigDict:
     d = ml_collections.ConfigDict()
     d.name = "digits"
     d.layout = "flat"  # flat: (64,) ; image: (8, 8, 1) for convolutional models
+    d.as_sequence = "none"  # steps: 64 steps of 1 pixel (sequential digits); rows: 8 rows of 8 (layout=image)
     return d
 
 

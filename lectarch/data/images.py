@@ -31,6 +31,7 @@ CONFIG_RULES = {
     "random_flip": BOOL,
     "mean": Each(Range(0, 1)),
     "std": Each(POSITIVE),
+    "as_sequence": OneOf(("none", "steps", "rows")),
 }
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -52,6 +53,7 @@ def default_config(tfds_name: str = "cifar10") -> ml_collections.ConfigDict:
     d.random_flip = True  # train: horizontal flip with probability 1/2
     d.mean = ()  # per channel, after scaling to [0, 1]; () = no normalisation
     d.std = ()
+    d.as_sequence = "none"  # rows: H steps of W*C features (sequential MNIST by rows); steps: pixel by pixel
     return d
 
 

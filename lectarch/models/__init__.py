@@ -32,6 +32,7 @@ MODELS = {
     "lstm": "lectarch.models.recurrent",
     "cnn": "lectarch.models.cnn",
     "alexnet": "lectarch.models.alexnet",
+    "tcn": "lectarch.models.tcn",
 }
 
 

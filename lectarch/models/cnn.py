@@ -1,4 +1,4 @@
-"""Convolutional networks: the layer list of a slide, run by XLA, and the small CNN for small images.
+"""Convolutional networks: the layer list of a slide, run by XLA, and the small CNN for images and signals.
 
 A network's feature extractor is written as the lecture writes it, a list of layers::
 
@@ -11,6 +11,12 @@ A network's feature extractor is written as the lecture writes it, a list of lay
 the receptive-field geometry of every layer (``receptive_field_layers``) and returns every layer's feature maps for
 the pictures. ``SmallCNN`` is conv-pool-conv-pool-dense; ``lectarch.models.alexnet`` uses the same
 pieces for the lecture's AlexNet.
+
+**1-D.** The same layers act on signals ``B x T x C`` when ``Features(..., dims=1)``: kernels of
+``K`` taps, 1-D max/average pooling, and a padding that may be asymmetric, ``(left, right)``:
+"same" pads ``(d(K-1)//2, d(K-1) - d(K-1)//2)``, "causal" pads ``(d(K-1), 0)`` (output ``t`` reads
+inputs ``<= t`` only), "valid" pads nothing. ``model.dims`` = 0 picks 1-D for inputs ``(T, C)`` (or
+``(T,)``, one channel) and 2-D for ``(H, W, C)``.
 """
 
 import dataclasses
@@ -28,18 +34,20 @@ from lectarch.config.rules import NON_NEGATIVE_INT, POSITIVE_INT, PROBABILITY, E
 from lectarch.data.spec import DataSpec
 from lectarch.models.dtypes import DTYPES
 from lectarch.ops import receptive_field as rf
+from lectarch.ops.conv import Padding, pad_pair
 from lectarch.ops.pool import max_pool2d_slices
 
 
 @dataclasses.dataclass(frozen=True)
 class Conv:
-    """A 2-D convolution (cross-correlation) ``in_ch -> out_ch``, square kernel, symmetric padding."""
+    """A convolution (cross-correlation) ``in_ch -> out_ch``: ``kernel`` taps per spatial axis,
+    ``padding`` ``p`` or ``(before, after)`` on every axis."""
 
     in_ch: int
     out_ch: int
     kernel: int
     stride: int = 1
-    padding: int = 0
+    padding: Padding = 0
     dilation: int = 1
 
 
@@ -49,7 +57,7 @@ class Pool:
 
     window: int
     stride: int | None = None
-    padding: int = 0
+    padding: Padding = 0
     kind: str = "max"
 
 
@@ -58,21 +66,36 @@ class ReLU:
     pass
 
 
-def _avg_pool(x, p: Pool):
-    pads = [(0, 0), (p.padding, p.padding), (p.padding, p.padding), (0, 0)]
-    win, st = (1, p.window, p.window, 1), (1, p.stride or p.window, p.stride or p.window, 1)
+def padding_for(mode: str, kernel: int, dilation: int = 1) -> tuple[int, int]:
+    """``(before, after)`` zeros for "same" (output length = input length at stride 1), "causal", "valid"."""
+    span = dilation * (kernel - 1)
+    return {"same": (span // 2, span - span // 2), "causal": (span, 0), "valid": (0, 0)}[mode]
+
+
+def _avg_pool(x, p: Pool, dims: int):
+    pads = [(0, 0)] + [pad_pair(p.padding)] * dims + [(0, 0)]
+    win, st = (1,) + (p.window,) * dims + (1,), (1,) + (p.stride or p.window,) * dims + (1,)
     total = lax.reduce_window(x, 0.0, lax.add, win, st, pads)
-    return total / (p.window * p.window)
+    return total / p.window ** dims
+
+
+def _max_pool(x, p: Pool, dims: int):
+    if dims == 2:
+        return max_pool2d_slices(x, (p.window,) * 2, (p.stride or p.window,) * 2, (p.padding,) * 2)
+    # a signal is an image one column wide: the same strided-slice max (fast gradient on CPU)
+    y = max_pool2d_slices(x[:, :, None], (p.window, 1), (p.stride or p.window, 1), (p.padding, 0))
+    return y[:, :, 0]
 
 
 class Features(nnx.Module):
-    """A stack of ``Conv`` / ``ReLU`` / ``Pool`` layers on ``B x H x W x C`` images."""
+    """A stack of ``Conv`` / ``ReLU`` / ``Pool`` layers on ``B x H x W x C`` images (``dims=2``) or
+    ``B x T x C`` signals (``dims=1``)."""
 
-    def __init__(self, layers: Sequence, *, dtype: str = "float32", rngs: nnx.Rngs):
+    def __init__(self, layers: Sequence, *, dtype: str = "float32", dims: int = 2, rngs: nnx.Rngs):
         self.layers = tuple(layers)
-        self.dtype = dtype
+        self.dtype, self.dims = dtype, dims
         self.convs = nnx.List([
-            nnx.Conv(L.in_ch, L.out_ch, (L.kernel, L.kernel), L.stride, padding=[(L.padding, L.padding)] * 2,
+            nnx.Conv(L.in_ch, L.out_ch, (L.kernel,) * dims, L.stride, padding=[pad_pair(L.padding)] * dims,
                      kernel_dilation=L.dilation, dtype=DTYPES[dtype], param_dtype=jnp.float32, rngs=rngs)
             for L in self.layers if isinstance(L, Conv)])
 
@@ -88,9 +111,9 @@ class Features(nnx.Module):
             if isinstance(L, Conv):
                 h = next(convs)(h)
             elif L.kind == "max":
-                h = max_pool2d_slices(h, (L.window,) * 2, (L.stride or L.window,) * 2, (L.padding,) * 2)
+                h = _max_pool(h, L, self.dims)
             else:
-                h = _avg_pool(h, L)
+                h = _avg_pool(h, L, self.dims)
             out.append((next(names), h))
         return out
 
@@ -116,14 +139,25 @@ class Features(nnx.Module):
                 n_pool += 1
                 yield f"pool{n_pool}", L
 
-    def output_shape(self, height: int, width: int) -> tuple[int, int, int]:
-        """``(H', W', C')`` of the last feature maps (a ConfigError if the image is too small)."""
+    def output_shape(self, *sizes: int) -> tuple[int, ...]:
+        """``(H', W', C')`` (or ``(T', C')``) of the last feature maps (a ConfigError if the input is too small)."""
         layers = self.receptive_field_layers()
         try:
-            h, w = (rf.receptive_fields(layers, n)[-1].output_size for n in (height, width))
+            out = tuple(rf.receptive_fields(layers, n)[-1].output_size for n in sizes)
         except ValueError as e:
-            raise ConfigError(f"input images of {height}x{width} are too small for this network: {e}") from None
-        return h, w, [L.out_ch for L in self.layers if isinstance(L, Conv)][-1]
+            raise ConfigError(f"inputs of {'x'.join(map(str, sizes))} are too small for this network: {e}") from None
+        return out + ([L.out_ch for L in self.layers if isinstance(L, Conv)][-1],)
+
+
+def signal_shape(spec: DataSpec) -> tuple[int, int]:
+    """``(T, C)`` of the data's inputs: ``(T,)`` is one channel."""
+    shape = tuple(spec.input_shape)
+    return (shape[0], 1) if len(shape) == 1 else shape
+
+
+def input_dims(spec: DataSpec, dims: int) -> int:
+    """1 for signals ``(T, C)`` / ``(T,)``, 2 for images ``(H, W, C)``, unless ``dims`` says which."""
+    return dims or (2 if len(spec.input_shape) == 3 else 1)
 
 
 def image_shape(spec: DataSpec, model_name: str) -> tuple[int, int, int]:
@@ -144,6 +178,10 @@ CONFIG_RULES = {
     "hidden": NON_NEGATIVE_INT,
     "dropout": PROBABILITY,
     "dtype": OneOf(tuple(DTYPES)),
+    "dims": OneOf((0, 1, 2)),
+    "padding": OneOf(("same", "causal", "valid")),
+    "stride": POSITIVE_INT,
+    "dilation": POSITIVE_INT,
 }
 
 
@@ -157,21 +195,33 @@ def default_config() -> ml_collections.ConfigDict:
     m.hidden = 0  # 0: the dense layer is the classifier; > 0: one hidden dense layer of this width
     m.dropout = 0.0
     m.dtype = "float32"  # compute dtype; parameters stay float32
+    m.dims = 0  # 0: from the data (inputs (T, C) or (T,): 1-D; (H, W, C): 2-D); 1 or 2 to insist
+    m.padding = "same"  # same | valid | causal (1-D only: output t reads inputs <= t)
+    m.stride = 1  # of every convolution
+    m.dilation = 1  # of every convolution
     return m
 
 
 def validate_config(cfg: ml_collections.ConfigDict) -> None:
-    if cfg.model.kernel_size % 2 == 0:
-        raise ConfigError(f"config.model.kernel_size={cfg.model.kernel_size} is not allowed: must be odd "
+    m = cfg.model
+    if m.kernel_size % 2 == 0 and m.padding == "same" and m.get("dims", 0) != 1:
+        raise ConfigError(f"config.model.kernel_size={m.kernel_size} is not allowed: must be odd "
                           f"(same padding)")
-    if cfg.data.name == "digits" and cfg.data.get("layout", "flat") != "image":
-        raise ConfigError("config.data.layout='flat' is not allowed for model 'cnn': must be 'image'")
+    if m.get("dims", 0) == 2 and m.get("padding", "same") == "causal":
+        raise ConfigError("config.model.padding='causal' is not allowed with model.dims=2: causal is 1-D only")
+    if (cfg.data.name == "digits" and cfg.data.get("layout", "flat") != "image"
+            and cfg.data.get("as_sequence", "none") == "none" and m.get("dims", 0) != 1):
+        raise ConfigError("config.data.layout='flat' is not allowed for model 'cnn': must be 'image' "
+                          "(or read the digits as a signal: --config.data.as_sequence=steps)")
 
 
-def small_cnn_layers(in_ch: int, channels: Sequence[int], kernel: int, pool: str, pool_size: int) -> list:
+def small_cnn_layers(in_ch: int, channels: Sequence[int], kernel: int, pool: str, pool_size: int,
+                     padding: str = "same", stride: int = 1, dilation: int = 1) -> list:
     layers, prev = [], in_ch
+    pad = padding_for(padding, kernel, dilation)
+    pad = pad[0] if pad[0] == pad[1] else pad
     for c in channels:
-        layers += [Conv(prev, c, kernel, padding=kernel // 2), ReLU()]
+        layers += [Conv(prev, c, kernel, stride, pad, dilation), ReLU()]
         if pool != "none":
             layers.append(Pool(pool_size, kind=pool))
         prev = c
@@ -179,39 +229,58 @@ def small_cnn_layers(in_ch: int, channels: Sequence[int], kernel: int, pool: str
 
 
 class SmallCNN(nnx.Module):
-    """``[Conv -> ReLU -> Pool] x len(channels) -> flatten -> (Dense -> ReLU ->) Dense -> logits``."""
+    """``[Conv -> ReLU -> Pool] x len(channels) -> flatten -> (Dense -> ReLU ->) Dense -> logits``.
 
-    def __init__(self, image_HxWxC: tuple[int, int, int], num_outputs: int, *, channels: Sequence[int],
+    ``input_shape`` is ``(H, W, C)`` (2-D) or ``(T, C)`` (1-D: inputs ``(B, T)`` gain a channel axis).
+    """
+
+    def __init__(self, input_shape: tuple[int, ...], num_outputs: int, *, channels: Sequence[int],
                  kernel_size: int, pool: str, pool_size: int, hidden: int, dropout: float, dtype: str,
-                 rngs: nnx.Rngs):
-        H, W, C = image_HxWxC
-        self.features = Features(small_cnn_layers(C, channels, kernel_size, pool, pool_size), dtype=dtype, rngs=rngs)
-        flat = int(np.prod(self.features.output_shape(H, W)))
+                 padding: str = "same", stride: int = 1, dilation: int = 1, rngs: nnx.Rngs):
+        *sizes, C = input_shape
+        layers = small_cnn_layers(C, channels, kernel_size, pool, pool_size, padding, stride, dilation)
+        self.features = Features(layers, dtype=dtype, dims=len(sizes), rngs=rngs)
+        flat = int(np.prod(self.features.output_shape(*sizes)))
         dt = DTYPES[dtype]
         self.hidden = nnx.Linear(flat, hidden, dtype=dt, rngs=rngs) if hidden else None
         self.out = nnx.Linear(hidden or flat, num_outputs, dtype=dt, rngs=rngs)
         self.dropout = nnx.Dropout(dropout)
 
     def __call__(self, x_BxHxWxC: jax.Array, *, train: bool = False, rngs: nnx.Rngs | None = None) -> jax.Array:
-        h = self.features(x_BxHxWxC)
+        h = self.features(self.with_channels(x_BxHxWxC))
         h = h.reshape(h.shape[0], -1)
         if self.hidden is not None:
             h = self.dropout(jax.nn.relu(self.hidden(h)), deterministic=not train, rngs=rngs)
         return self.out(h)
+
+    def with_channels(self, x: jax.Array) -> jax.Array:
+        """A 1-D network's ``B x T`` inputs as ``B x T x 1``."""
+        return x[..., None] if x.ndim == self.features.dims + 1 else x
 
     def receptive_field_layers(self) -> list[rf.Layer]:
         """Every convolution and pooling, in order (``lectarch receptive-field``)."""
         return self.features.receptive_field_layers()
 
     def pictures(self, inputs: jax.Array) -> dict[str, np.ndarray]:
-        """The first layer's filters and every layer's feature maps for the first input."""
+        """The first layer's filters and every layer's feature maps for the first input (1-D: filters
+        as curves and feature maps as a channels x time heat map under the signal)."""
+        if self.features.dims == 1:
+            from lectarch.viz.signals import conv1d_pictures
+
+            return conv1d_pictures(self.features, self.with_channels(jnp.asarray(inputs)))
         from lectarch.viz.filters import conv_pictures
 
         return conv_pictures(self.features, inputs)
 
 
 def build(cfg: ml_collections.ConfigDict, spec: DataSpec, rngs: nnx.Rngs) -> SmallCNN:
-    return SmallCNN(image_shape(spec, "cnn"), spec.num_outputs, channels=tuple(cfg.channels),
-                    kernel_size=cfg.kernel_size, pool=cfg.pool, pool_size=cfg.pool_size, hidden=cfg.hidden,
-                    dropout=cfg.dropout, dtype=cfg.dtype, rngs=rngs)
+    dims = input_dims(spec, cfg.get("dims", 0))
+    shape = image_shape(spec, "cnn") if dims == 2 else signal_shape(spec)
+    if dims == 1 and len(shape) != 2:
+        raise ConfigError(f"config.model.dims=1 needs signals (T, C) or (T,) but the data gives inputs of shape "
+                          f"{spec.input_shape}; read images as sequences with --config.data.as_sequence=rows")
+    return SmallCNN(shape, spec.num_outputs, channels=tuple(cfg.channels), kernel_size=cfg.kernel_size,
+                    pool=cfg.pool, pool_size=cfg.pool_size, hidden=cfg.hidden, dropout=cfg.dropout, dtype=cfg.dtype,
+                    padding=cfg.get("padding", "same"), stride=cfg.get("stride", 1),
+                    dilation=cfg.get("dilation", 1), rngs=rngs)
 

@@ -223,5 +223,51 @@ def compare(fn: Callable[[jax.Array], Sequence[jax.Array]], input_shape: Sequenc
     return report
 
 
-__all__ = ["Layer", "Row", "clipped_span", "compare", "dependency_probe", "format_table", "gradient_supports",
+def signal_supports(fn: Callable[[jax.Array], Sequence[jax.Array]], input_shape: Sequence[int],
+                    units: Sequence[Sequence[int]]) -> list[np.ndarray]:
+    """1-D ``gradient_supports``: ``fn`` maps ``1 x T x C`` to ``1 x T_l x C_l`` maps; ``U_l x T`` booleans."""
+    x = jnp.ones((1, *input_shape), jnp.float32)
+    ys = jax.eval_shape(fn, x)
+    total = sum(len(u) for u in units)
+    cotangents = [np.zeros((total, *y.shape), y.dtype) for y in ys]
+    k = 0
+    for layer, layer_units in enumerate(units):
+        for t in layer_units:
+            cotangents[layer][k, 0, t, :] = 1
+            k += 1
+
+    @jax.jit
+    def support(x, cotangents):
+        _, vjp = jax.vjp(dependency_probe(fn), x)
+        (g_UxTxC,) = jax.vmap(vjp)(cotangents)
+        return jnp.any(g_UxTxC[:, 0] != 0, axis=-1)
+
+    s = np.asarray(support(x, cotangents))
+    bounds = np.cumsum([0] + [len(u) for u in units])
+    return [s[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def compare_1d(fn: Callable[[jax.Array], Sequence[jax.Array]], input_shape: Sequence[int],
+               rows: Sequence[Row]) -> list[str]:
+    """``compare`` for signals: first, middle and last unit of every layer, measured against ``rows``."""
+    T = input_shape[0]
+    units = [sorted({0, r.output_size // 2, r.output_size - 1}) for r in rows[1:]]
+    report = []
+    for row, layer_units, support in zip(rows[1:], units, signal_supports(fn, input_shape, units)):
+        bad = []
+        for t, s in zip(layer_units, support):
+            where = np.nonzero(s)[0]
+            got = (int(where.min()), int(where.max())) if where.size else (0, -1)
+            filled = bool(where.size) and bool(s[got[0]:got[1] + 1].all())
+            want = clipped_span(row, t, T)
+            if (got, filled) != (want, True):
+                bad.append(f"unit {t}: measured steps {got} filled={filled}, analytic {want}")
+        name = row.layer.name
+        report.append(f"MISMATCH {name}: " + "; ".join(bad) if bad else
+                      f"ok {name}: units {layer_units} see exactly the analytic spans (RF {row.size}, "
+                      f"stride {row.stride}, padding {row.padding})")
+    return report
+
+
+__all__ = ["Layer", "Row", "clipped_span", "compare", "compare_1d", "signal_supports", "dependency_probe", "format_table", "gradient_supports",
            "positive_copy", "receptive_fields", "support_box"]

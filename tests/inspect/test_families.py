@@ -24,6 +24,7 @@ PREFERRED = {
     "transformer": ("transformer_copy", []),
     "rnn": ("adding_rnn", ["data.T=12", "model.hidden=16"]),
     "lstm": ("deep_lstm_chars", ["model.hidden=16", "data.seq_len=16"]),  # a stacked LSTM
+    "tcn": ("tcn_adding", ["data.T=24", "model.levels=2", "model.channels=8"]),
 }
 
 

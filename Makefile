@@ -1,6 +1,6 @@
 # Two commands on a fresh machine (python3 >= 3.11, pip, make):
 #   make run    the default experiment (MLP on the bundled digits), installing what it needs
-#   make test   the whole test suite, installing what it needs
+#   make test   the whole test suite (the notebooks too), installing what it needs
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -21,6 +21,7 @@ run: $(STAMP)
 	$(BIN)/lectarch train --config experiments/configs/mlp_digits.py --workdir $(WORKDIR)
 
 test: $(STAMP)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test,notebooks]'
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -161,7 +161,7 @@ def test_inspection_guide_gradflow_commands(tmp_path, capsys):
 def test_inspection_guide_experiment_scripts(tmp_path):
     guide = "docs/inspection.md"
     few = ("--steps", "6", "--config.eval_every=6", "--config.log_every=3", "--config.checkpoint_every=6")
-    runs = {"depth": few, "vanishing": ("--models", "rnn,full", *few, "--config.data.T=10"),
+    runs = {"depth": few, "vanishing": ("--models", "rnn,full", *few, "--config.data.T=10", "--config.num_devices=1"),
             "exploding": (*few, "--config.data.T=10", "--config.num_devices=1"),
             "scan_vs_unroll": ("--lengths", "4", "--unroll-max", "4", "--repeats", "1", "--hidden", "4", "--batch", "2")}
     rows = {"depth": ("| sigmoid |", "| relu |"), "vanishing": ("| tanh RNN |", "| LSTM |"),

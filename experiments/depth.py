@@ -4,7 +4,7 @@
 
 For each activation: ||dL/dW_l|| for every layer at initialisation (same seed, same batch), then
 after ``--steps`` SGD steps of ``lectarch train`` (experiments/configs/deep_mlp.py), probed at the
-final checkpoint. Writes into the workdir: ``depth_init.png``, ``depth_trained.png``,
+final checkpoint. Writes its table to experiments/results/inspect/depth/depth.md (``--results``) and into the workdir: ``depth_init.png``, ``depth_trained.png``,
 ``depth.csv``/``.json`` (one row per activation, stage and layer), ``summary.json`` (test accuracy,
 gradient ratio output/first layer), TensorBoard images, and each run's own workdir ``<activation>/``
 (metrics.jsonl with ``grad_norm/hidden.<l>`` logged during training).
@@ -23,16 +23,30 @@ from lectarch.inspect.programs import build_programs, restore_programs  # noqa: 
 from lectarch.inspect.report import Report  # noqa: E402
 from lectarch.train.loop import train  # noqa: E402
 from lectarch.viz.gradflow_plots import layer_norms_figure  # noqa: E402
+from experiments.results_file import Measurement, write_results  # noqa: E402
 
 CONFIG = pathlib.Path(__file__).resolve().parent / "configs" / "deep_mlp.py"
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
+RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "inspect" / "depth" / "depth.md"
+
+
+def results_table(summary: dict) -> str:
+    """The Markdown table of ``summary.json``: gradient ratio output/first layer and test accuracy."""
+    lines = ["| activation | gradient norm, output layer / first layer, at init | after training | test accuracy | steps |",
+             "|---|---|---|---|---|"]
+    for act, s in summary.items():
+        lines.append(f"| {act} | {s['init_ratio_out_over_first']:.3g} | {s['trained_ratio_out_over_first']:.3g} "
+                     f"| {s['test_accuracy']:.3f} | {s['steps']} |")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workdir", required=True)
     p.add_argument("--steps", type=int, default=0, help="training steps (default: the config's num_steps)")
+    p.add_argument("--results", default=str(RESULTS), help="the Markdown results file to write")
     args, rest = p.parse_known_args(argv)
+    measurement = Measurement()
     overrides = [a.removeprefix("--config.") for a in rest if a.startswith("--config.")]
     workdir = pathlib.Path(args.workdir)
     report = Report(workdir)
@@ -60,6 +74,7 @@ def main(argv=None) -> int:
     report.table("depth", rows)
     report.json("summary", summary)
     report.close()
+    write_results(args.results, "Gradient norms through depth (12-layer MLP)", results_table(summary), measurement)
     print(json.dumps(summary, indent=1))
     print(f"outputs in {workdir}")
     return 0

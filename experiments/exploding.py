@@ -12,7 +12,7 @@ The script builds the initial state of experiments/configs/gradflow_exploding.py
 recurrent matrix R (orthogonal at init) by ``--radius`` so its spectral radius is exactly that,
 saves it as the step-0 checkpoint of each run and lets ``lectarch.train.loop.train`` resume from
 it (same data, same seed): once with ``clip.global_norm=0`` (off), once with ``--clip``.
-Writes into the workdir: ``exploding_training.png`` (loss and gradient norm against step),
+Writes its table to experiments/results/inspect/exploding/exploding.md (``--results``) and into the workdir: ``exploding_training.png`` (loss and gradient norm against step),
 ``exploding_time_init.png`` (||dL/dh_t|| at the scaled init), ``exploding_jacobian_init.png``
 (singular values of dh_T/dh_t), ``exploding.csv``/``.json``, ``summary.json``, TensorBoard images,
 and both runs' workdirs ``noclip/`` and ``clip/`` (metrics.jsonl with ``grad_norm/...``).
@@ -36,8 +36,27 @@ from lectarch.train.checkpoint import Checkpointer  # noqa: E402
 from lectarch.train.loop import train  # noqa: E402
 from lectarch.train.metrics import read_metrics  # noqa: E402
 from lectarch.viz import gradflow_plots as plots  # noqa: E402
+from experiments.results_file import Measurement, write_results  # noqa: E402
 
 CONFIG = pathlib.Path(__file__).resolve().parent / "configs" / "gradflow_exploding.py"
+RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "inspect" / "exploding" / "exploding.md"
+
+
+def results_table(summary: dict) -> str:
+    """The Markdown tables of ``summary.json``: gradients at initialisation, then each training run."""
+    init = summary["init"]
+    lines = [f"At initialisation (spectral radius of R: {init['spectral_radius']:g}): norm of dL/dh_1 "
+             f"{init['dL_dh_1']:.4g}, of dL/dh_T {init['dL_dh_T']:.3g}.", "",
+             "| t | largest singular value of dh_T/dh_t |", "|---|---|"]
+    lines += [f"| {t} | {s:.3g} |" for t, s in init["largest_singular_value_dhT_dht"].items()]
+    lines += ["", "| run | clip.global_norm | status | steps | first gradient norm | largest train loss "
+              "| final train loss | test MSE |", "|---|---|---|---|---|---|---|---|"]
+    for run in ("noclip", "clip"):
+        s = summary[run]
+        mse = "n/a" if s["test_mse"] is None else f"{s['test_mse']:.4f}"
+        lines.append(f"| {run} | {s['clip.global_norm']:g} | {s['status']} | {s['steps']} | {s['first_grad_norm']:.4g} "
+                     f"| {s['max_loss']:.3g} | {s['final_train_loss']:.3g} | {mse} |")
+    return "\n".join(lines)
 
 
 def scale_recurrent(params, radius: float):
@@ -52,7 +71,9 @@ def main(argv=None) -> int:
     p.add_argument("--radius", type=float, default=0.0, help="spectral radius of R (default: the config's)")
     p.add_argument("--clip", type=float, default=1.0, help="clip.global_norm of the clipped run")
     p.add_argument("--steps", type=int, default=0, help="training steps (default: the config's num_steps)")
+    p.add_argument("--results", default=str(RESULTS), help="the Markdown results file to write")
     args, rest = p.parse_known_args(argv)
+    measurement = Measurement()
     overrides = [a.removeprefix("--config.") for a in rest if a.startswith("--config.")]
     overrides += ["progress=false"] + ([f"num_steps={args.steps}"] if args.steps else [])
     workdir = pathlib.Path(args.workdir)
@@ -94,6 +115,8 @@ def main(argv=None) -> int:
     report.json("summary", summary)
     report.json("training", runs)
     report.close()
+    write_results(args.results, "Exploding gradients: a tanh RNN with a large recurrent matrix",
+                  results_table(summary), measurement)
     print(json.dumps(summary, indent=1))
     print(f"outputs in {workdir}")
     return 0

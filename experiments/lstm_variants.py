@@ -3,7 +3,8 @@
     python experiments/lstm_variants.py --workdir runs/lstm_variants [--seeds 0,1,2] [--steps 800]
 
 Trains experiments/configs/lstm_variants.py (the adding problem, T=50, 800 steps of Adam) for each
-variant and seed, and writes ``table.md`` (test MSE mean +- std over seeds, best and worst seed,
+variant and seed, writes its table to experiments/results/recurrent/lstm_variants.md (``--results``), and
+``table.md`` (test MSE mean +- std over seeds, best and worst seed,
 how many seeds got 10x under the baseline 1/6), ``results.json`` and ``variants.png``.
 Runtime: about 20 minutes on a 2-core CPU for 9 variants x 3 seeds.
 """
@@ -15,6 +16,9 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from experiments.results_file import Measurement, write_results  # noqa: E402
+RESULTS = ROOT / "experiments" / "results" / "recurrent" / "lstm_variants.md"
 
 
 def run_one(variant: str, seed: int, steps: int, workdir: pathlib.Path, extra: list[str]) -> dict:
@@ -72,7 +76,9 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--steps", type=int, default=800)
     p.add_argument("--variants", default=",".join(VARIANTS))
+    p.add_argument("--results", default=str(RESULTS), help="the Markdown results file to write")
     args, extra = p.parse_known_args(argv)
+    measurement = Measurement()
     out = pathlib.Path(args.workdir)
     out.mkdir(parents=True, exist_ok=True)
     results = []
@@ -83,6 +89,7 @@ def main(argv=None) -> int:
             results.append(r)
             (out / "results.json").write_text(json.dumps(results, indent=1))
     (out / "table.md").write_text(table(results) + "\n")
+    write_results(args.results, "The LSTM and its eight variants on the adding problem", table(results), measurement)
     plot(results, out / "variants.png")
     print(table(results))
     return 0

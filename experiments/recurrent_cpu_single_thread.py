@@ -6,7 +6,7 @@ On a machine shared with other jobs, wall-clock times of multi-threaded PyTorch 
 OpenMP threads wait on busy cores), so ``experiments/bench.py`` can flatter lectarch there. Here
 both run single-threaded and each round times every implementation once, so background load hits
 them alike; the number is the median CPU time (``time.process_time``) of one step: forward, BPTT,
-SGD, on B=32, T=128, in 128, hidden 256, f32 (the sizes of ANCHORS.md). Prints one line each.
+SGD, on B=32, T=128, in 128, hidden 256, f32 (the bench's reference sizes). Prints one line each.
 """
 
 import os

@@ -3,7 +3,8 @@
     python experiments/rnn_vs_lstm.py --workdir runs/rnn_vs_lstm [--T 50,100,200] [--steps 2000]
 
 Trains experiments/configs/adding_rnn.py and adding_lstm.py (same data, batch, steps and
-clipping) at each T, and writes into the workdir: ``curves.png`` (test MSE against step, one
+clipping) at each T, writes its table to experiments/results/recurrent/rnn_vs_lstm.md (``--results``) and into the
+workdir: ``curves.png`` (test MSE against step, one
 panel per T, the baseline MSE 1/6 drawn), ``table.md`` and ``results.json`` (best and final test
 MSE, the ratio baseline / MSE, and the wall time at which the test MSE first fell 10x under the
 baseline). Runtime: about 10 minutes on a 2-core CPU.
@@ -17,6 +18,9 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from experiments.results_file import Measurement, write_results  # noqa: E402
+RESULTS = ROOT / "experiments" / "results" / "recurrent" / "rnn_vs_lstm.md"
 
 
 def run_one(model: str, T: int, steps: int, workdir: pathlib.Path, extra: list[str]) -> dict:
@@ -78,7 +82,9 @@ def main(argv=None) -> int:
     p.add_argument("--T", default="50,100,200")
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--models", default="rnn,lstm")
+    p.add_argument("--results", default=str(RESULTS), help="the Markdown results file to write")
     args, extra = p.parse_known_args(argv)
+    measurement = Measurement()
     out = pathlib.Path(args.workdir)
     out.mkdir(parents=True, exist_ok=True)
     results = []
@@ -90,6 +96,7 @@ def main(argv=None) -> int:
             (out / "results.json").write_text(json.dumps(results, indent=1))
     plot(results, out / "curves.png")
     (out / "table.md").write_text(table(results) + "\n")
+    write_results(args.results, "tanh RNN against LSTM on the adding problem", table(results), measurement)
     print(table(results))
     return 0
 

@@ -11,7 +11,7 @@ and measures, averaged over images and the four directions:
 - prediction flips: the fraction of images whose predicted class changes;
 - accuracy on the shifted images.
 
-Writes ``invariance.png`` (the three curves per variant), ``invariance.json`` and ``invariance.md``.
+Writes its table to experiments/results/cnn/invariance.md (``--results``), and ``invariance.png`` (the three curves per variant), ``invariance.json`` and ``invariance.md``.
 """
 
 import argparse
@@ -24,6 +24,9 @@ import numpy as np
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from experiments.results_file import Measurement, write_results  # noqa: E402
+RESULTS = REPO / "experiments" / "results" / "cnn" / "invariance.md"
 
 
 def shift(x_BxHxWxC: np.ndarray, dy: int, dx: int) -> np.ndarray:
@@ -90,7 +93,9 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", default=str(REPO / "experiments" / "configs" / "translation_invariance.py"))
     p.add_argument("--workdir", default="runs/invariance")
+    p.add_argument("--results", default=str(RESULTS), help="the Markdown results file to write")
     args, rest = p.parse_known_args(argv)
+    measurement = Measurement()
     overrides = [a.removeprefix("--config.") for a in rest]
 
     from lectarch.experiment import load_config
@@ -116,6 +121,7 @@ def main(argv=None) -> int:
     text = table(results, num_params)
     (workdir / "invariance.json").write_text(json.dumps({"results": results, "num_params": num_params}, indent=2) + "\n")
     (workdir / "invariance.md").write_text(text + "\n")
+    write_results(args.results, "Translation invariance of the small CNN with max, average and no pooling", text, measurement)
     print(text)
     print(f"plot: {workdir / 'invariance.png'}")
     return 0

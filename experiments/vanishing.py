@@ -6,7 +6,7 @@
 For each model (config experiments/configs/gradflow_vanishing.py; ``rnn`` is the tanh Elman RNN,
 the others are ``model.variant`` of the LSTM): ||dL/dh_t|| (and ||dL/dc_t||) for t = 1..T on the
 first training batch at initialisation, then after ``--steps`` steps of ``lectarch train``, at the
-final checkpoint. Writes into the workdir: ``vanishing_init.png``, ``vanishing_trained.png``,
+final checkpoint. Writes its table to experiments/results/inspect/vanishing/vanishing.md (``--results``) and into the workdir: ``vanishing_init.png``, ``vanishing_trained.png``,
 ``vanishing_cell_init.png`` (dL/dc_t of the LSTMs), ``vanishing.csv``/``.json`` (one row per model,
 stage and t), ``summary.json`` (test MSE against the baseline 1/6, and ||dL/dh_1|| / ||dL/dh_T||),
 TensorBoard images, and each model's own training workdir.
@@ -26,13 +26,25 @@ from lectarch.inspect.timeflow import time_probe  # noqa: E402
 from lectarch.models.cells import VARIANTS  # noqa: E402
 from lectarch.train.loop import train  # noqa: E402
 from lectarch.viz.gradflow_plots import time_norms_figure  # noqa: E402
+from experiments.results_file import Measurement, write_results  # noqa: E402
 
 CONFIG = pathlib.Path(__file__).resolve().parent / "configs" / "gradflow_vanishing.py"
 MODELS = ("rnn",) + VARIANTS
+RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "inspect" / "vanishing" / "vanishing.md"
 
 
 def model_overrides(name: str) -> list[str]:
     return ["model.name=rnn", "model.activation=tanh"] if name == "rnn" else ["model.name=lstm", f"model.variant={name}"]
+
+
+def results_table(summary: dict) -> str:
+    """The Markdown table of ``summary.json``: ||dL/dh_1|| / ||dL/dh_T|| at init and trained, test MSE."""
+    lines = ["| model | dL/dh_1 / dL/dh_T (norms) at init | after training | steps | test MSE (baseline 1/6) |",
+             "|---|---|---|---|---|"]
+    for name, s in summary.items():
+        mse = "n/a" if s["test_mse"] is None else f"{s['test_mse']:.4f}"
+        lines.append(f"| {label(name)} | {s['init_h1_over_hT']:.2g} | {s['trained_h1_over_hT']:.2g} | {s['steps']} | {mse} |")
+    return "\n".join(lines)
 
 
 def label(name: str) -> str:
@@ -44,7 +56,9 @@ def main(argv=None) -> int:
     p.add_argument("--workdir", required=True)
     p.add_argument("--models", default=",".join(MODELS))
     p.add_argument("--steps", type=int, default=0, help="training steps (default: the config's num_steps)")
+    p.add_argument("--results", default=str(RESULTS), help="the Markdown results file to write")
     args, rest = p.parse_known_args(argv)
+    measurement = Measurement()
     overrides = [a.removeprefix("--config.") for a in rest if a.startswith("--config.")]
     workdir = pathlib.Path(args.workdir)
     report = Report(workdir)
@@ -86,6 +100,8 @@ def main(argv=None) -> int:
     report.table("vanishing", rows)
     report.json("summary", summary)
     report.close()
+    write_results(args.results, f"Vanishing gradients through time (adding problem, T={T})", results_table(summary),
+                  measurement)
     print(json.dumps(summary, indent=1))
     print(f"outputs in {workdir}")
     return 0

@@ -2,8 +2,8 @@
 PyTorch's nn.LSTM / nn.RNN and a plain-JAX lax.scan; and the scan's compile time against T.
 
 Every implementation computes the same thing: one recurrent layer over (B, T, in), a linear head
-to one output per step, MSE against random targets, backward, SGD. CPU rows use the sizes of
-/work/shared/ANCHORS.md (B=32, T=128, in 128, hidden 256, f32); GPU rows B=64, T=256, in 512,
+to one output per step, MSE against random targets, backward, SGD. CPU rows use the reference
+sizes B=32, T=128, in 128, hidden 256, f32; GPU rows B=64, T=256, in 512,
 hidden 1024 in f32 and bf16 matmuls with scan unrolling. lectarch rows run the real train step
 (``lectarch.train.step``): the default (explicit BPTT, input projection inside the step on CPU),
 the projection hoisted out of the scan, and jax.grad of the scan (autodiff BPTT).

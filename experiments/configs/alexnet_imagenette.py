@@ -6,10 +6,10 @@ Data:     TFDS ``imagenette`` prepared as array_record (nothing is downloaded at
           it the command stops with the line that prepares it: on a machine with internet access
           ``tfds build imagenette --file_format=array_record``, then copy ~/tensorflow_datasets
           (or pass --config.data.data_dir).
-Runtime:  GPU: minutes (not measured here). 2-core CPU: a training step of 8 images at 224 takes
+Runtime:  GPU: minutes (not measured yet). 2-core CPU: a training step of 8 images at 224 takes
           0.35-1.9 s (experiments/bench.py, quiet vs loaded machine), i.e. roughly 10-40 minutes
           per epoch of 9,469 images, 30 epochs: use the CPU only for the smoke test below.
-Expected: not measured here (the data is not on this machine). From scratch, AlexNet-sized
+Expected: not measured yet (run the command above with the prepared data). From scratch, AlexNet-sized
           networks usually reach roughly 70-80% validation accuracy on Imagenette in ~30 epochs;
           treat that as a lead, not a result.
 Smoke:    the same pipeline end to end on tfds.testing.mock_data at 63x63 (the smallest size the

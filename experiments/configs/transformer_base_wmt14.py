@@ -12,7 +12,7 @@ Run:      lectarch train --config experiments/configs/transformer_base_wmt14.py 
 Runtime:  the paper: 100k steps, 12 h on 8 P100 GPUs with ~25k source + 25k target tokens per
           batch. Here batch_size sentences of <= 128 tokens per step; not runnable on a CPU.
 Expected: the paper reports 27.3 BLEU (newstest2014, beam 4, alpha 0.6, checkpoint averaging);
-          not measured here (no GPU time and no prepared WMT data on this machine).
+          not measured yet (needs the prepared data and an accelerator: the two commands above).
 Smoke test on random mock data (tfds.testing.mock_data), end to end on a CPU in about a minute:
           lectarch train --config experiments/configs/transformer_base_wmt14.py --workdir /tmp/wmt_mock \
             --config.data.mock_examples=64 --config.data.vocab_size=64 --config.data.max_len=32 \

@@ -3,9 +3,8 @@
 Run:      lectarch train --config experiments/configs/transformer_copy.py --workdir runs/transformer_copy
           lectarch decode --workdir runs/transformer_copy          # exact match on all 512 held-out sequences
 Runtime:  about 4 minutes on a 2-core CPU: 2000 steps at 10-11 steps/s (measured in a 300-step
-          timing run, 45 s wall with start-up, compile and one eval, machine load ~3.5). The full run
-          measured here took 854 s wall (3 min 20 s user CPU) on this machine while it was shared
-          (load average ~13).
+          timing run, 45 s wall with start-up, compile and one eval, load average ~3.5). Measured runs,
+          with their conditions: experiments/results/transformer/toy_tasks.md.
 Expected: exact-match sequence accuracy of greedy decoding on the 512 held-out sequences:
           0.955 at step 500, 0.998 at 1000, 1.000 at 1500 and 2000 (measured, seed 0).
 transformer_reverse.py and transformer_sort.py are this config with data.task=reverse / sort.

@@ -3,21 +3,20 @@
     carry_t, y_t = step(carry_{t-1}, W x_t + b),   t = 1..T
 
 ``lax.scan`` traces the step once, so compile time does not grow with T; ``unroll=k`` lets XLA
-fuse k steps per loop iteration (faster on GPUs, slower on this CPU: see the README).
+fuse k steps per loop iteration (faster on GPUs, slower on CPUs: see docs/benchmarks.md).
 
 Two layouts of the input projection ``W x_t + b`` (``projection=``):
 
 - ``"hoisted"``: all T steps in ONE matmul (TB x D @ D x G) before the scan, so the scan body
   multiplies only by the recurrent matrices. The default on GPUs.
 - ``"inside"``: ``x_t @ W`` inside the step: small matmuls that stay in cache; faster on a CPU,
-  where the hoisted T x B x G array does not fit in cache (on this 2-core CPU, B=32, T=128,
-  hidden 256: 14-20% less CPU time per training step, measured single-threaded side by side).
+  where the hoisted T x B x G array does not fit in cache (timings: docs/benchmarks.md).
 - ``"auto"``: ``inside`` on CPU, ``hoisted`` elsewhere.
 
 Backpropagation through time (``bptt=``): ``"explicit"`` (default) is ``bptt_scan``, a hand-written
 backward scan in which only ``dh_{t-1} = da_t R^T`` recurs and the weight gradients are one matmul
 each after the loop; ``"autodiff"`` lets ``jax.grad`` transpose the scan (it accumulates
-``dR += h_{t-1}^T da_t`` inside the loop). Same gradients (tested); explicit took 17-21% less CPU time here.
+``dR += h_{t-1}^T da_t`` inside the loop). Same gradients (tested); explicit is the faster of the two on a CPU.
 
 Masks (``mask_TxB``, 1 = real step, 0 = padding) make padded steps no-ops: the carry passes
 through unchanged and the output there is 0, so a padded batch gives each sequence exactly the

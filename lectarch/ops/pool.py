@@ -41,7 +41,7 @@ def max_pool1d_xla(x_BxLxC: jax.Array, window: int, stride: int | None = None, p
 
 def max_pool2d_xla(x_BxHxWxC: jax.Array, window: Sequence[int], stride: Sequence[int] | None = None,
                    padding: Sequence[Padding] = (0, 0), dilation: Sequence[int] = (1, 1)) -> jax.Array:
-    """The same pooling by XLA's ``reduce_window`` (what the models run)."""
+    """The same pooling by XLA's ``reduce_window``."""
     stride = stride or window
     return lax.reduce_window(x_BxHxWxC, -jnp.inf, lax.max,
                              (1, *window, 1), (1, *stride, 1),

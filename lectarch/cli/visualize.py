@@ -18,7 +18,8 @@ def run(args, overrides: list[str]) -> int:
     from flax import nnx
 
     from lectarch.config import ConfigError
-    from lectarch.data import pipeline
+    from lectarch.data import build_dataset, pipeline
+    from lectarch.models import build_model
     from lectarch.experiment import saved_config
     from lectarch.models.capabilities import Pictures
     from lectarch.train.metrics import save_png
@@ -28,9 +29,11 @@ def run(args, overrides: list[str]) -> int:
         raise ConfigError("visualize takes no --config overrides: it uses the workdir's config.json")
     workdir = pathlib.Path(args.workdir).absolute()
     cfg = saved_config(workdir)
-    run = open_run(workdir, None if args.step < 0 else args.step)
-    if not isinstance(run.model, Pictures):
+    # the model's type decides first (no checkpoint is read for a model that draws nothing)
+    spec = build_dataset(cfg).spec
+    if not isinstance(nnx.eval_shape(lambda: build_model(cfg, spec, nnx.Rngs(0))), Pictures):
         raise ConfigError(f"model {cfg.model.name!r} draws no pictures (it has no pictures(inputs) method)")
+    run = open_run(workdir, None if args.step < 0 else args.step)
     if not 0 <= args.index < len(run.dataset.eval):
         raise ConfigError(f"--index={args.index} is out of range: the eval split has {len(run.dataset.eval)} examples")
     images = run.model.pictures(pipeline.stack([run.dataset.eval[args.index]])["inputs"])

@@ -66,6 +66,9 @@ def restore_state(workdir: str | pathlib.Path, state: TrainState, step: int | No
         raise ConfigError(f"{workdir} holds no checkpoint (no checkpoints folder): train it with `lectarch train` first")
     ckpt = Checkpointer(directory, async_save=False, read_only=True)
     try:
+        if step is not None and step not in ckpt.steps():
+            raise ConfigError(f"{directory} holds no readable checkpoint at step {step} "
+                              f"(steps saved: {', '.join(map(str, ckpt.steps())) or 'none'})")
         restored = ckpt.restore(state, step=step)
     finally:
         ckpt.close()

@@ -19,6 +19,6 @@ def test_cnn_digits_table_with_measured_check(capsys):
 
 def test_a_model_without_convolutions_is_an_error(capsys):
     assert main(["receptive-field", "--config", "experiments/configs/mlp_digits.py"]) == 2
-    assert "not images" in capsys.readouterr().err  # the MLP's digits are flat vectors
+    assert "no convolution/pooling layers" in capsys.readouterr().err
     assert main(["receptive-field", "--config", "experiments/configs/mlp_digits.py", "--size", "8"]) == 2
     assert "no convolution" in capsys.readouterr().err  # the MLP has no ReceptiveFields capability

@@ -25,7 +25,9 @@ def test_readme_quickstart_targets(tmp_path):
                          text=True, check=True).stdout
     assert f"lectarch train --config experiments/configs/mlp_digits.py --workdir {tmp_path}/mlp" in run
     test = subprocess.run(["make", "-n", "test"], cwd=REPO, capture_output=True, text=True, check=True).stdout
-    assert "-e '.[test,notebooks]'" in test and "-m pytest -q" in test
+    assert "-m pytest -q" in test
+    install = subprocess.run(["make", "-n", "-B", "install"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert "-e '.[test,notebooks,postgres,dashboard]'" in install
     # what `make run` runs, for a few steps
     from lectarch.cli import main
 

@@ -38,7 +38,9 @@ def snapshot(root: pathlib.Path) -> dict[str, tuple]:
         st = p.lstat()
         kind = "dir" if p.is_dir() else "file"
         digest = hashlib.sha256(p.read_bytes()).hexdigest() if kind == "file" else ""
-        out[p.relative_to(root).as_posix()] = (kind, digest, st.st_mtime_ns if kind == "file" else 0)
+        # the run lock's file is rewritten (same bytes) by every train that takes the lock
+        mtime = st.st_mtime_ns if kind == "file" and p.name != ".lock" else 0
+        out[p.relative_to(root).as_posix()] = (kind, digest, mtime)
     return out
 
 

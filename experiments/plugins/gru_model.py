@@ -85,13 +85,14 @@ class GRUClassifier(nnx.Module):
     def __call__(self, inputs: jax.Array, *, train: bool = False, rngs: nnx.Rngs | None = None) -> jax.Array:
         return self.head(self.states(inputs)[-1])
 
+    def pictures(self, inputs) -> dict[str, np.ndarray]:
+        """The hidden states of the first example (units x time), scaled to [0, 1]: the ``Pictures``
+        capability of ``lectarch.models.capabilities``, so the trainer and ``visualize`` draw it."""
+        img = np.asarray(self.states(jnp.asarray(inputs)[:1])[:, 0, :]).T
+        lo, hi = img.min(), img.max()
+        return {"hidden_states": np.kron((img - lo) / max(hi - lo, 1e-6), np.ones((8, 8)))}
+
 
 def build(cfg: ml_collections.ConfigDict, spec, rngs: nnx.Rngs) -> GRUClassifier:
     return GRUClassifier(cfg.hidden, spec.input_shape[-1], spec.num_outputs, rngs)
 
-
-def pictures(model: GRUClassifier, inputs) -> dict[str, np.ndarray]:
-    """The hidden states of the first example (units x time), scaled to [0, 1]."""
-    img = np.asarray(model.states(jnp.asarray(inputs)[:1])[:, 0, :]).T
-    lo, hi = img.min(), img.max()
-    return {"hidden_states": np.kron((img - lo) / max(hi - lo, 1e-6), np.ones((8, 8)))}

@@ -124,12 +124,13 @@ def workdir_path(text: str) -> str:
     return text
 
 
-# SQLAlchemy's default driver module for a URL scheme, and how to install it.
+# The driver module for a URL scheme, and how to install it (plain postgresql:// and postgres:// use
+# psycopg 3, lectarch's `postgres` extra: lectarch.sweep.storage.database_url).
 _DRIVERS = {
-    "postgresql": "psycopg2", "postgresql+psycopg2": "psycopg2", "postgresql+psycopg": "psycopg",
+    "postgresql": "psycopg", "postgres": "psycopg", "postgresql+psycopg2": "psycopg2", "postgresql+psycopg": "psycopg",
     "postgresql+pg8000": "pg8000", "mysql": "MySQLdb", "mysql+mysqldb": "MySQLdb", "mysql+pymysql": "pymysql",
 }
-_INSTALL = {"psycopg2": "psycopg2-binary", "psycopg": "'psycopg[binary]'", "pg8000": "pg8000",
+_INSTALL = {"psycopg2": "psycopg2-binary", "psycopg": "'lectarch[postgres]' (psycopg 3)", "pg8000": "pg8000",
             "MySQLdb": "mysqlclient", "pymysql": "pymysql"}
 STORAGE_FORMS = "sqlite:///PATH, postgresql://USER:PW@HOST/DB, mysql+pymysql://..., or journal:PATH"
 

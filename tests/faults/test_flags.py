@@ -82,11 +82,19 @@ def test_bad_flag_is_one_line_and_exit_2(tmp_path, name):
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written beside the inputs
 
 
-@pytest.mark.skipif(importlib.util.find_spec("psycopg2") is not None, reason="the PostgreSQL driver is installed")
-def test_postgresql_without_its_driver_names_what_to_install(tmp_path):
+@pytest.mark.skipif(importlib.util.find_spec("psycopg2") is not None, reason="psycopg2 is installed")
+def test_a_url_naming_a_missing_driver_names_what_to_install(tmp_path):
+    code, _, err = run_cli("sweep", "--config", MLP, "--space", SPACE, "--workdir", str(tmp_path / "s"),
+                           "--storage", "postgresql+psycopg2://user:pw@localhost/db")
+    assert_one_line_error(code, err, "psycopg2", "pip install psycopg2-binary")
+
+
+def test_postgresql_without_its_driver_names_the_extra_to_install(tmp_path, monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "psycopg" else real(name, *a))
     code, _, err = run_cli("sweep", "--config", MLP, "--space", SPACE, "--workdir", str(tmp_path / "s"),
                            "--storage", "postgresql://user:pw@localhost/db")
-    assert_one_line_error(code, err, "psycopg2", "pip install psycopg2-binary")
+    assert_one_line_error(code, err, "psycopg", "pip install 'lectarch[postgres]'")
 
 
 def test_journal_storage_is_accepted(tmp_path):

@@ -56,16 +56,26 @@ def _sweep_with_a_killed_worker(storage: str, tmp_path):
     try:
         victim = f"{socket.gethostname()}:{workers[0].pid}"
 
+        polled = []  # one storage for every poll: each new one would hold its own database connections
+
         def victim_mid_trial():
+            if not polled:
+                polled.append(make_storage(storage))
             try:
-                study = optuna.load_study(study_name="shared", storage=make_storage(storage))
+                study = optuna.load_study(study_name="shared", storage=polled[0])
             except KeyError:  # the study is not created yet
                 return None
             running = [t for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
                        if t.user_attrs.get("worker") == victim and _checkpointed(t)]
             return running[0] if running else None
 
-        killed = _wait_for("trial of the first worker with a checkpoint", victim_mid_trial, timeout_s=240)
+        try:
+            killed = _wait_for("trial of the first worker with a checkpoint", victim_mid_trial, timeout_s=240)
+        except TimeoutError as e:
+            for w in workers:
+                w.kill()
+            tails = [w.communicate()[1][-1500:] for w in workers]
+            raise AssertionError(f"{e}; the workers' stderr ends:\n" + "\n---\n".join(tails)) from None
         workers[0].send_signal(signal.SIGKILL)
         for w in workers[1:]:
             out, err = w.communicate(timeout=400)

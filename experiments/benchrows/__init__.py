@@ -16,3 +16,24 @@ class Case:
     flops: float | None = None  # per step, for TFLOP/s
     device: str = "cpu"  # "cpu" or "gpu": gpu cases run only when a GPU is present
     repeats: int | None = None  # override the harness's --repeats for slow work
+
+
+def lectarch_step(graphdef, state, tx, objective, host_batch: dict, *, lean: bool = True) -> Callable[[], None]:
+    """One lectarch training step on one device, as the trainer compiles it, on a fixed batch:
+    ``step()`` runs it and blocks. ``lean``: the step without the logged gradient norms (what the
+    trainer runs on steps whose metrics are not read)."""
+    import jax
+
+    from lectarch.train import sharding
+    from lectarch.train.step import make_train_step
+
+    mesh = sharding.make_mesh(1)
+    step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, objective, lean=lean))
+    batch = sharding.global_batch(mesh, host_batch)
+    holder = {"state": sharding.place_state(mesh, state)}
+
+    def step():
+        holder["state"], metrics = step_fn(holder["state"], batch)
+        jax.block_until_ready(metrics["loss"])
+
+    return step

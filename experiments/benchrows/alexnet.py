@@ -8,7 +8,7 @@ channels_last + autocast when its CUDA build is present.
 
 import numpy as np
 
-from experiments.benchrows import Case
+from experiments.benchrows import Case, lectarch_step
 
 SLIDE = [  # (in, out, kernel, stride, padding); max pooling 3/2 after convolutions 1, 2 and 6
     (3, 64, 11, 4, 2), (64, 128, 5, 1, 2), (128, 192, 3, 1, 1), (192, 384, 3, 1, 1), (384, 256, 3, 1, 1),
@@ -44,32 +44,20 @@ def _data(batch: int, image: int):
 
 def _lectarch(batch: int, image: int, dtype: str, model: str = "alexnet", lean: bool = True):
     def setup():
-        import jax
 
         from lectarch.config import base_config
         from lectarch.data.spec import DataSpec
         from lectarch.models import model_module
-        from lectarch.train import sharding
         from lectarch.train.objectives import classification
         from lectarch.train.state import init_state
-        from lectarch.train.step import make_train_step
 
         cfg = base_config()
         cfg.optimizer.name, cfg.learning_rate = "sgd", LR
         cfg.model = model_module(model).default_config()
         cfg.model.dtype = dtype
         graphdef, state, tx = init_state(cfg, DataSpec((image, image, 3), CLASSES))
-        mesh = sharding.make_mesh(1)
-        step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification, lean=lean))
         x, y = _data(batch, image)
-        batch_ = sharding.global_batch(mesh, {"inputs": x, "targets": y})
-        holder = {"state": sharding.place_state(mesh, state)}
-
-        def step():
-            holder["state"], m = step_fn(holder["state"], batch_)
-            jax.block_until_ready(m["loss"])
-
-        return step
+        return lectarch_step(graphdef, state, tx, classification, {"inputs": x, "targets": y}, lean=lean)
 
     return setup
 
@@ -179,32 +167,21 @@ def _small_cnn_cases(quick: bool) -> list[Case]:
     B = 64
 
     def lectarch_setup(lean=True):
-        import jax
 
         from lectarch.config import base_config
         from lectarch.data.spec import DataSpec
         from lectarch.models.cnn import default_config
-        from lectarch.train import sharding
         from lectarch.train.objectives import classification
         from lectarch.train.state import init_state
-        from lectarch.train.step import make_train_step
 
         cfg = base_config()
         cfg.optimizer.name, cfg.learning_rate = "sgd", LR
         cfg.model = default_config()
         graphdef, state, tx = init_state(cfg, DataSpec((8, 8, 1), 10))
-        mesh = sharding.make_mesh(1)
-        step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification, lean=lean))
         rng = np.random.default_rng(0)
-        b = sharding.global_batch(mesh, {"inputs": rng.normal(size=(B, 8, 8, 1)).astype(np.float32),
-                                         "targets": rng.integers(0, 10, B).astype(np.int32)})
-        holder = {"state": sharding.place_state(mesh, state)}
-
-        def step():
-            holder["state"], m = step_fn(holder["state"], b)
-            jax.block_until_ready(m["loss"])
-
-        return step
+        b = {"inputs": rng.normal(size=(B, 8, 8, 1)).astype(np.float32),
+             "targets": rng.integers(0, 10, B).astype(np.int32)}
+        return lectarch_step(graphdef, state, tx, classification, b, lean=lean)
 
     def torch_setup():
         import torch

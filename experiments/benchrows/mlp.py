@@ -2,21 +2,18 @@
 
 import numpy as np
 
-from experiments.benchrows import Case
+from experiments.benchrows import Case, lectarch_step
 
 B, D, H, C, DEPTH = 64, 64, 128, 10, 2
 
 
 def _lectarch():
-    import jax
 
     from lectarch.config import base_config
     from lectarch.data.spec import DataSpec
     from lectarch.models.mlp import default_config
-    from lectarch.train import sharding
     from lectarch.train.objectives import classification
     from lectarch.train.state import init_state
-    from lectarch.train.step import make_train_step
 
     cfg = base_config()
     cfg.optimizer.name = "sgd"
@@ -24,18 +21,10 @@ def _lectarch():
     cfg.model = default_config()
     cfg.model.depth, cfg.model.width = DEPTH, H
     graphdef, state, tx = init_state(cfg, DataSpec((D,), C))
-    mesh = sharding.make_mesh(1)
-    step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification, lean=True))
     rng = np.random.default_rng(0)
-    batch = sharding.global_batch(mesh, {"inputs": rng.normal(size=(B, D)).astype(np.float32),
-                                         "targets": rng.integers(0, C, B).astype(np.int32)})
-    holder = {"state": sharding.place_state(mesh, state)}
-
-    def step():
-        holder["state"], m = step_fn(holder["state"], batch)
-        jax.block_until_ready(m["loss"])
-
-    return step
+    batch = {"inputs": rng.normal(size=(B, D)).astype(np.float32),
+             "targets": rng.integers(0, C, B).astype(np.int32)}
+    return lectarch_step(graphdef, state, tx, classification, batch)
 
 
 def _plain_jax():

@@ -11,21 +11,18 @@ the projection hoisted out of the scan, and jax.grad of the scan (autodiff BPTT)
 
 import numpy as np
 
-from experiments.benchrows import Case
+from experiments.benchrows import Case, lectarch_step
 
 
 def _lectarch(name: str, variant: str, B: int, T: int, D: int, H: int, projection: str = "auto",
               unroll: int = 1, matmul_dtype: str = "float32", bptt: str = "explicit", lean: bool = True):
     def setup():
-        import jax
 
         from lectarch.config import base_config
         from lectarch.data.spec import DataSpec
         from lectarch.models.recurrent import default_config
-        from lectarch.train import sharding
         from lectarch.train.objectives import regression
         from lectarch.train.state import init_state
-        from lectarch.train.step import make_train_step
 
         cfg = base_config()
         cfg.optimizer.name, cfg.learning_rate, cfg.objective = "sgd", 0.01, "regression"
@@ -34,18 +31,10 @@ def _lectarch(name: str, variant: str, B: int, T: int, D: int, H: int, projectio
         m.family, m.hidden, m.variant, m.projection, m.unroll, m.matmul_dtype, m.bptt = (
             "many_to_many", H, variant, projection, unroll, matmul_dtype, bptt)
         graphdef, state, tx = init_state(cfg, DataSpec((T, D), 1))
-        mesh = sharding.make_mesh(1)
-        step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, regression, lean=lean))
         rng = np.random.default_rng(0)
-        batch = sharding.global_batch(mesh, {"inputs": rng.normal(size=(B, T, D)).astype(np.float32),
-                                             "targets": rng.normal(size=(B, T)).astype(np.float32)})
-        holder = {"state": sharding.place_state(mesh, state)}
-
-        def step():
-            holder["state"], metrics = step_fn(holder["state"], batch)
-            jax.block_until_ready(metrics["loss"])
-
-        return step
+        batch = {"inputs": rng.normal(size=(B, T, D)).astype(np.float32),
+                 "targets": rng.normal(size=(B, T)).astype(np.float32)}
+        return lectarch_step(graphdef, state, tx, regression, batch, lean=lean)
 
     return setup
 

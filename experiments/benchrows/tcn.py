@@ -12,7 +12,7 @@ at equal size. CPU: B=32, T=400, 7 levels of 24 channels; GPU: B=256, T=1000, 8 
 
 import numpy as np
 
-from experiments.benchrows import Case
+from experiments.benchrows import Case, lectarch_step
 
 
 def _config(model: str, T: int, width: int, levels: int):
@@ -55,28 +55,17 @@ def lstm_width_matching(T: int, channels: int, levels: int) -> int:
 
 def _lectarch(model: str, B: int, T: int, width: int, levels: int):
     def setup():
-        import jax
 
         from lectarch.data.spec import DataSpec
-        from lectarch.train import sharding
         from lectarch.train.objectives import regression
         from lectarch.train.state import init_state
-        from lectarch.train.step import make_train_step
 
         w = width if model == "tcn" else lstm_width_matching(T, width, levels)
         graphdef, state, tx = init_state(_config(model, T, w, levels), DataSpec((T, 2), 1))
-        mesh = sharding.make_mesh(1)
-        step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, regression))
         rng = np.random.default_rng(0)
-        batch = sharding.global_batch(mesh, {"inputs": rng.normal(size=(B, T, 2)).astype(np.float32),
-                                             "targets": rng.normal(size=(B,)).astype(np.float32)})
-        holder = {"state": sharding.place_state(mesh, state)}
-
-        def step():
-            holder["state"], metrics = step_fn(holder["state"], batch)
-            jax.block_until_ready(metrics["loss"])
-
-        return step
+        batch = {"inputs": rng.normal(size=(B, T, 2)).astype(np.float32),
+                 "targets": rng.normal(size=(B,)).astype(np.float32)}
+        return lectarch_step(graphdef, state, tx, regression, batch, lean=False)
 
     return setup
 

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from experiments.benchrows import Case
+from experiments.benchrows import Case, lectarch_step
 
 CPU = dict(B=16, S=64, d=256, h=4, ff=1024, n=2, V=1000)
 GPU = dict(B=64, S=256, d=512, h=8, ff=2048, n=6, V=32000)
@@ -35,15 +35,12 @@ def _batch(B, S, V, seed=0):
 
 def _lectarch(size: dict, dtype: str, device: str, lean: bool = True):
     def setup():
-        import jax
 
         from lectarch.config import base_config
         from lectarch.data.spec import DataSpec
         from lectarch.models.transformer import default_config
-        from lectarch.train import sharding
         from lectarch.train.objectives import classification
         from lectarch.train.state import init_state
-        from lectarch.train.step import make_train_step
 
         cfg = base_config()
         cfg.optimizer.name, cfg.learning_rate = "sgd", LR
@@ -53,17 +50,9 @@ def _lectarch(size: dict, dtype: str, device: str, lean: bool = True):
         m.num_encoder_layers = m.num_decoder_layers = size["n"]
         m.dropout, m.max_len, m.dtype = 0.0, size["S"], dtype
         graphdef, state, tx = init_state(cfg, DataSpec((size["S"],), size["V"], max_len=size["S"]))
-        mesh = sharding.make_mesh(1)
-        step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification, lean=lean))
         src, tgt_in, tgt_out = _batch(size["B"], size["S"], size["V"])
-        batch = sharding.global_batch(mesh, {"inputs": {"src": src, "tgt_in": tgt_in}, "targets": tgt_out})
-        holder = {"state": sharding.place_state(mesh, state)}
-
-        def step():
-            holder["state"], metrics = step_fn(holder["state"], batch)
-            jax.block_until_ready(metrics["loss"])
-
-        return step
+        return lectarch_step(graphdef, state, tx, classification,
+                             {"inputs": {"src": src, "tgt_in": tgt_in}, "targets": tgt_out}, lean=lean)
 
     return setup
 

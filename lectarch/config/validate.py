@@ -13,6 +13,7 @@ from lectarch.config.rules import (
     POSITIVE,
     POSITIVE_INT,
     PROBABILITY,
+    OneOf,
     Range,
     check_finite,
 )
@@ -33,6 +34,7 @@ COMMON_RULES = {
     "data_workers": NON_NEGATIVE_INT,
     "label_smoothing": PROBABILITY,
     "progress_every_s": POSITIVE,
+    "nonfinite_check": OneOf(("params", "loss")),
     "profile.start": NON_NEGATIVE_INT,
     "profile.steps": NON_NEGATIVE_INT,
     "optimizer.momentum": Range(0, 1, hi_open=True),

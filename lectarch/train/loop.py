@@ -154,10 +154,12 @@ def _train_locked(cfg: ml_collections.ConfigDict, workdir: pathlib.Path, *, resu
     num_params = count_params(state)
     model_type = type(merge(graphdef, state))  # what the eval hooks may use (lectarch.models.capabilities)
     objective = build_objective(cfg)
+    check = cfg.get("nonfinite_check", "params")
     train_step = sharding.jit_train_step(mesh, make_train_step(graphdef, run.tx, objective,
-                                                               cfg.get("log_grad_norms", False)))
+                                                               cfg.get("log_grad_norms", False), nonfinite_check=check))
     # steps whose metrics are never read skip the gradient norms; both update the state alike
-    lean_step = sharding.jit_train_step(mesh, make_train_step(graphdef, run.tx, objective, lean=True))
+    lean_step = sharding.jit_train_step(mesh, make_train_step(graphdef, run.tx, objective, lean=True,
+                                                              nonfinite_check=check))
     eval_step = sharding.jit_eval_step(mesh, make_eval_step(graphdef, objective))
     _check_step_fits(cfg, mesh, dataset, train_step, state)
 

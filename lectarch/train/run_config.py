@@ -27,6 +27,7 @@ RESUMABLE_KEYS = frozenset({
     "data_workers",
     "num_devices",
     "log_grad_norms",
+    "nonfinite_check",  # what freezes the state at a bad step; the updates of good steps are the same
     "pictures",
     "progress",
     "import_path",  # where the experiment file's plug-ins are found; not part of the run's history

@@ -51,21 +51,37 @@ def all_finite(tree) -> jax.Array:
     return jnp.stack(leaves).all() if leaves else jnp.array(True)
 
 
+NONFINITE_CHECKS = ("params", "loss")
+
+
 def apply_gradients(tx: optax.GradientTransformation, state: TrainState, grads, metrics: dict,
-                    log_grad_norms: bool = False, lean: bool = False) -> tuple[TrainState, dict]:
+                    log_grad_norms: bool = False, lean: bool = False,
+                    nonfinite_check: str = "params") -> tuple[TrainState, dict]:
     """One optimiser update; a non-finite loss or update freezes the state from that step on.
 
-    Finiteness is judged on the loss and the updated parameters (a non-finite gradient makes them
-    non-finite; the optimiser state is not checked: some hold a legitimate inf, such as a best loss
-    so far), so a ``lean`` step, which skips the global gradient norm (a full pass over every
-    gradient, ~5-14% of a CPU step), updates the state exactly as the full one.
+    ``nonfinite_check="params"``: finiteness is judged on the loss and the updated parameters (a
+    non-finite gradient makes them non-finite; the optimiser state is not checked: some hold a
+    legitimate inf, such as a best loss so far). ``"loss"``: on the loss only, so the update stays
+    one fused pass ``where(good, p + u, p)`` per parameter, with no reduction over all of them (on a
+    CPU that pass decides whether XLA can fuse the weight gradient into the update: ~11% of an
+    AlexNet step, docs/benchmarks.md); a NaN that reaches only the gradient enters the parameters
+    and freezes the state one step later, at the first loss it makes non-finite. On finite steps
+    both give the same state, bit for bit; and a ``lean`` step, which skips the global gradient norm
+    (a full pass over every gradient, ~5-14% of a CPU step), updates the state exactly as the full one.
     """
+    if nonfinite_check not in NONFINITE_CHECKS:
+        raise ValueError(f"nonfinite_check must be one of {NONFINITE_CHECKS}, got {nonfinite_check!r}")
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
-    params = optax.apply_updates(state.params, updates)
-    finite = jnp.isfinite(metrics["loss"]) & all_finite(params) & (state.nonfinite_step < 0)
+    finite = jnp.isfinite(metrics["loss"]) & (state.nonfinite_step < 0)
     keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(finite, a, b), new, old)  # noqa: E731
+    if nonfinite_check == "params":
+        params = optax.apply_updates(state.params, updates)
+        finite = finite & all_finite(params)
+        params = keep(params, state.params)
+    else:  # the sum and the choice in one elementwise pass, as optax.apply_updates rounds it
+        params = jax.tree.map(lambda p, u: jnp.where(finite, (p + u).astype(p.dtype), p), state.params, updates)
     nonfinite_step = jnp.where((state.nonfinite_step < 0) & ~finite, state.step, state.nonfinite_step)
-    new_state = state.replace(step=state.step + 1, params=keep(params, state.params),
+    new_state = state.replace(step=state.step + 1, params=params,
                               opt_state=keep(opt_state, state.opt_state), nonfinite_step=nonfinite_step)
     metrics = dict(metrics, learning_rate=current_learning_rate(opt_state), nonfinite_step=nonfinite_step)
     if not lean:
@@ -76,14 +92,15 @@ def apply_gradients(tx: optax.GradientTransformation, state: TrainState, grads, 
 
 
 def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation, objective: Objective,
-                    log_grad_norms: bool = False, lean: bool = False) -> Step:
-    """The train step; ``lean=True`` leaves the gradient norms out of the metrics (same new state)."""
+                    log_grad_norms: bool = False, lean: bool = False, nonfinite_check: str = "params") -> Step:
+    """The train step; ``lean=True`` leaves the gradient norms out of the metrics (same new state);
+    ``nonfinite_check``: what freezes the state at a bad step (``apply_gradients``)."""
     loss_fn = make_loss_fn(graphdef, objective)
 
     def train_step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
         (_, (metrics, _)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             state.params, state.rest, batch, step_key(state))
-        return apply_gradients(tx, state, grads, metrics, log_grad_norms, lean)
+        return apply_gradients(tx, state, grads, metrics, log_grad_norms, lean, nonfinite_check)
 
     return train_step
 

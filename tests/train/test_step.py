@@ -145,3 +145,45 @@ def test_nonfinite_gradient_with_finite_loss_freezes_the_state():
                                                    lean=lean))(s)
         assert int(m["nonfinite_step"]) == 0
         jax.tree.map(np.testing.assert_array_equal, jax.device_get(state.params), jax.device_get(new.params))
+
+
+def test_loss_only_check_gives_the_same_state_and_freezes_on_a_nonfinite_loss():
+    """``nonfinite_check="loss"`` (no pass over the parameters): the same state bit for bit on good
+    steps, frozen at a step whose loss is non-finite; a NaN reaching only the gradient is left to
+    the next loss, where ``"params"`` freezes at once."""
+    cfg, ds, graphdef, state, tx = _setup("optimizer.name=adam")
+    mesh = sharding.make_mesh(1)
+    steps = {c: sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification, lean=True,
+                                                               nonfinite_check=c)) for c in ("params", "loss")}
+    out = {c: _losses(mesh, s, state, ds, cfg, n=4) for c, s in steps.items()}
+    np.testing.assert_array_equal(out["params"][0], out["loss"][0])
+    jax.tree.map(np.testing.assert_array_equal, jax.device_get(out["params"][1]), jax.device_get(out["loss"][1]))
+
+    good = pipeline.train_batch_at(ds, batch_size=64, seed=0, step=0)
+    bad = dict(good, inputs=np.where(np.arange(64)[:, None] == 3, np.nan, good["inputs"]).astype(np.float32))
+    s = sharding.place_state(mesh, state)
+    s, _ = steps["loss"](s, sharding.global_batch(mesh, good))
+    before = jax.device_get(s)
+    s, m = steps["loss"](s, sharding.global_batch(mesh, bad))
+    assert int(m["nonfinite_step"]) == 1
+    jax.tree.map(np.testing.assert_array_equal, before.params, jax.device_get(s.params))
+    jax.tree.map(np.testing.assert_array_equal, before.opt_state, jax.device_get(s.opt_state))
+
+    nan_grads = lambda params: jax.tree.map(lambda p: jnp.full_like(p, jnp.nan), params)  # noqa: E731
+    for check, frozen in (("params", True), ("loss", False)):
+        s = sharding.place_state(mesh, state)
+        new, m = jax.jit(lambda s: apply_gradients(tx, s, nan_grads(s.params), {"loss": jnp.float32(1.0)},
+                                                   lean=True, nonfinite_check=check))(s)
+        assert (int(m["nonfinite_step"]) == 0) == frozen
+        leaves = jax.tree.leaves(jax.device_get(new.params))
+        assert all(np.isfinite(x).all() for x in leaves) == frozen
+
+
+def test_an_unknown_nonfinite_check_is_a_config_error():
+    from lectarch.config.errors import ConfigError
+    from lectarch.config.validate import check_common
+
+    cfg, *_ = _setup("optimizer.name=sgd")
+    cfg.nonfinite_check = "grads"
+    with pytest.raises(ConfigError, match="nonfinite_check"):
+        check_common(cfg)

@@ -18,6 +18,11 @@ CPU thread pool), ``XLA_FLAGS`` gets ``--xla_cpu_multi_thread_eigen=false`` and
 these settings, the versions, the load average before and after, and the CPU time that other
 processes used during the run; the output warns when that load makes the figures unreliable.
 
+``--malloc keep`` applies ``lectarch.train.host_allocator.keep_freed_memory`` (what ``lectarch``'s
+command line does) to the whole bench process, so PyTorch gets the same allocator; the default
+``--malloc default`` leaves glibc's settings, as a plain PyTorch or JAX script runs. The JSON and the
+Markdown header record which.
+
 GPU cases run only when JAX sees a GPU; PyTorch cases only when torch imports (``.[bench]``).
 ``--only`` takes row module names (``experiments/benchrows/*.py``) or dotted module paths of any
 module with a ``cases(args)`` function.
@@ -241,6 +246,8 @@ def main(argv=None) -> int:
     p.add_argument("--md", default="", help="also write a Markdown results file (header with date, command, load)")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch rows")
     p.add_argument("--quick", action="store_true", help="smallest sizes and few rounds (smoke test)")
+    p.add_argument("--malloc", default="default", choices=("default", "keep"),
+                   help="keep: lectarch's allocator settings for every implementation (lectarch.train.host_allocator)")
     args = p.parse_args(argv)
     if args.quick:
         args.rounds, args.warmup = min(args.rounds, 3), 1
@@ -252,6 +259,12 @@ def main(argv=None) -> int:
     except ValueError as e:
         print(f"bench: {e}", file=sys.stderr)
         return 2
+    if args.malloc == "keep":
+        from lectarch.train.host_allocator import keep_freed_memory
+
+        threads["malloc"] = keep_freed_memory() or "default (not glibc, or LECTARCH_MALLOC=default)"
+    else:
+        threads["malloc"] = "default"
     measurement, probe = Measurement(), LoadProbe()
     import jax
 

@@ -33,6 +33,7 @@ def test_bench_interleaves_implementations_in_rounds_and_records_its_facts(tmp_p
     assert rows["lectarch"]["speedup_of_lectarch"] == 1.0
     meta = data["meta"]
     assert meta["threads"]["threads"] == 1 and "--xla_cpu_multi_thread_eigen=false" in meta["threads"]["XLA_FLAGS"]
+    assert meta["threads"]["malloc"] == "default"
     assert meta["versions"]["jax"] and meta["command"].startswith("experiments/bench.py")
     load = meta["load"]
     assert len(load["loadavg_before"]) == 3 and len(load["loadavg_after"]) == 3
@@ -68,3 +69,15 @@ def test_bench_keeps_only_the_cases_asked_for(tmp_path):
         assert json.loads(out.read_text())["rows"] == []
     r = _bench("--only", "tests.bench_fake_rows", "--rounds", "1", "--warmup", "0", "--device", "cpu", "--json", str(out))
     assert [row["impl"] for row in json.loads(out.read_text())["rows"]] == ["lectarch", "peer"]
+
+
+def test_bench_malloc_keep_applies_lectarchs_allocator_settings_to_the_process(tmp_path):
+    import platform
+
+    out = tmp_path / "bench.json"
+    r = _bench("--only", "tests.bench_fake_rows", "--match", "squares", "--rounds", "2", "--warmup", "1",
+               "--threads", "1", "--no-torch", "--malloc", "keep", "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    malloc = json.loads(out.read_text())["meta"]["threads"]["malloc"]
+    if platform.libc_ver()[0] == "glibc":
+        assert malloc == {"M_ARENA_MAX": 1, "M_MMAP_MAX": 0, "M_TRIM_THRESHOLD": 2**31 - 1}

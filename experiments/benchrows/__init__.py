@@ -18,17 +18,19 @@ class Case:
     repeats: int | None = None  # override the harness's --repeats for slow work
 
 
-def lectarch_step(graphdef, state, tx, objective, host_batch: dict, *, lean: bool = True) -> Callable[[], None]:
+def lectarch_step(graphdef, state, tx, objective, host_batch: dict, *, lean: bool = True,
+                  nonfinite_check: str = "params") -> Callable[[], None]:
     """One lectarch training step on one device, as the trainer compiles it, on a fixed batch:
     ``step()`` runs it and blocks. ``lean``: the step without the logged gradient norms (what the
-    trainer runs on steps whose metrics are not read)."""
+    trainer runs on steps whose metrics are not read); ``nonfinite_check``: the config key."""
     import jax
 
     from lectarch.train import sharding
     from lectarch.train.step import make_train_step
 
     mesh = sharding.make_mesh(1)
-    step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, objective, lean=lean))
+    step_fn = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, objective, lean=lean,
+                                                            nonfinite_check=nonfinite_check))
     batch = sharding.global_batch(mesh, host_batch)
     holder = {"state": sharding.place_state(mesh, state)}
 

@@ -42,7 +42,8 @@ def _data(batch: int, image: int):
     return rng.normal(size=(batch, image, image, 3)).astype(np.float32), rng.integers(0, CLASSES, batch).astype(np.int32)
 
 
-def _lectarch(batch: int, image: int, dtype: str, model: str = "alexnet", lean: bool = True):
+def _lectarch(batch: int, image: int, dtype: str, model: str = "alexnet", lean: bool = True,
+              nonfinite_check: str = "params"):
     def setup():
 
         from lectarch.config import base_config
@@ -57,7 +58,8 @@ def _lectarch(batch: int, image: int, dtype: str, model: str = "alexnet", lean: 
         cfg.model.dtype = dtype
         graphdef, state, tx = init_state(cfg, DataSpec((image, image, 3), CLASSES))
         x, y = _data(batch, image)
-        return lectarch_step(graphdef, state, tx, classification, {"inputs": x, "targets": y}, lean=lean)
+        return lectarch_step(graphdef, state, tx, classification, {"inputs": x, "targets": y}, lean=lean,
+                             nonfinite_check=nonfinite_check)
 
     return setup
 
@@ -210,6 +212,7 @@ def cases(args) -> list[Case]:
     work = f"AlexNet (lecture) B={B} {S}x{S} f32 SGD"
     out = [Case(work, "lectarch", _lectarch(B, S, "float32"), flops(B, S)),
            Case(work, "lectarch, logging step", _lectarch(B, S, "float32", lean=False), flops(B, S)),
+           Case(work, "lectarch, nonfinite_check=loss", _lectarch(B, S, "float32", nonfinite_check="loss"), flops(B, S)),
            Case(work, "plain JAX", _plain_jax(B, S, "float32"), flops(B, S)),
            Case(work, "PyTorch", _torch(B, S, "cpu"), flops(B, S))]
     out += _small_cnn_cases(args.quick)

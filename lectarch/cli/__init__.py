@@ -17,6 +17,7 @@ import sys
 import traceback
 
 from lectarch.config import ConfigError
+from lectarch.train.host_allocator import keep_freed_memory
 
 # Add one line per command.
 COMMANDS = {
@@ -63,6 +64,7 @@ def _describe(e: OSError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_freed_memory()  # before the first large allocation: XLA's per-step buffers stop page-faulting
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]

@@ -1,0 +1,174 @@
+"""The directions for closing lectarch's CPU gaps to PyTorch, each measured beside its peers.
+
+    python experiments/bench.py --only experiments.cpu_directions --rounds 9 \\
+        --md experiments/results/bench/directions_cpu.md --json experiments/results/bench/directions_cpu.json
+
+Rows (all interleaved by ``experiments/bench.py``, ratios against the row named ``lectarch``):
+
+- AlexNet B=8 f32: lectarch as configured by default; ``nonfinite_check=loss`` (no pass over the
+  61 M parameters after the update); plain JAX with XLA's convolutions; plain JAX with every
+  convolution written as patches @ kernel (im2col, one GEMM per layer: the lecture's "convolution
+  as a matrix product"), whose gradients are GEMMs too; PyTorch (oneDNN).
+- LSTM B=32 T=128 in 128 hidden 256 f32: lectarch; the same program's matrix products alone (a
+  forward scan of ``[x_t, h] @ [W; R]``, a backward scan of ``da_t @ R^T`` and the two weight-gradient
+  GEMMs after the loop), the floor any lax.scan LSTM step pays on XLA's CPU GEMM; PyTorch.
+- GEMMs of these steps, one matrix product each: XLA (jnp.dot) beside PyTorch (oneDNN/MKL), which
+  says whether a gap is XLA's kernel or lectarch's program around it.
+
+``--malloc keep`` runs everything with lectarch's allocator settings (``lectarch.train.host_allocator``).
+"""
+
+import numpy as np
+
+from experiments.benchrows import Case
+from experiments.benchrows import alexnet as A
+from experiments.benchrows import recurrent as R
+
+
+def _alexnet_plain(im2col: bool, batch: int, image: int):
+    """``experiments.benchrows.alexnet``'s plain-JAX step, its convolutions optionally as GEMMs."""
+
+    def setup():
+        import jax
+        import jax.numpy as jnp
+        from jax import lax
+
+        def conv(x, w, s, p):
+            if not im2col:
+                return lax.conv_general_dilated(x, w, (s, s), [(p, p), (p, p)], dimension_numbers=("NHWC", "HWIO", "NHWC"))
+            k, (B, H, W, C) = w.shape[0], x.shape
+            xp = jnp.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
+            Ho, Wo = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+            cols = [lax.slice(xp, (0, i, j, 0), (B, i + s * (Ho - 1) + 1, j + s * (Wo - 1) + 1, C), (1, s, s, 1))
+                    for i in range(k) for j in range(k)]  # (i, j, c) order = the HWIO kernel's rows
+            patches = jnp.concatenate(cols, axis=-1).reshape(B * Ho * Wo, k * k * C)
+            return (patches @ w.reshape(k * k * C, -1)).reshape(B, Ho, Wo, -1)
+
+        _, last = A._sizes(image)
+        keys = iter(jax.random.split(jax.random.PRNGKey(0), 16))
+        convs = [(jax.random.normal(next(keys), (k, k, i, o)) * (2 / (k * k * i)) ** 0.5, jnp.zeros(o))
+                 for i, o, k, _, _ in A.SLIDE]
+        dims = [256 * last * last, 4096, 4096, A.CLASSES]
+        fcs = [(jax.random.normal(next(keys), (a, b)) * (2 / a) ** 0.5, jnp.zeros(b)) for a, b in zip(dims[:-1], dims[1:])]
+
+        def loss_fn(params, x, y, key):
+            h = x
+            for n, ((w, b), (_, _, _, s, p)) in enumerate(zip(params["convs"], A.SLIDE)):
+                h = jax.nn.relu(conv(h, w, s, p) + b)
+                if n in A.POOL_AFTER:
+                    h = lax.reduce_window(h, -jnp.inf, lax.max, (1, 3, 3, 1), (1, 2, 2, 1), "VALID")
+            h = h.reshape(h.shape[0], -1)
+            for n, ((w, b), k) in enumerate(zip(params["fcs"], jax.random.split(key, 3))):
+                if n < 2:
+                    h = jnp.where(jax.random.bernoulli(k, 0.5, h.shape), h / 0.5, 0)
+                h = h @ w + b
+                h = jax.nn.relu(h) if n < 2 else h
+            return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(h), y[:, None], 1))
+
+        def train_step(params, x, y, key):
+            loss, g = jax.value_and_grad(loss_fn)(params, x, y, key)
+            return jax.tree.map(lambda p, g: p - A.LR * g, params, g), loss
+
+        train_step = jax.jit(train_step, donate_argnums=0)
+        x, y = (jnp.asarray(a) for a in A._data(batch, image))
+        holder = {"p": {"convs": convs, "fcs": fcs}, "i": 0}
+
+        def step():
+            holder["i"] += 1
+            holder["p"], loss = train_step(holder["p"], x, y, jax.random.PRNGKey(holder["i"]))
+            loss.block_until_ready()
+
+        return step
+
+    return setup
+
+
+def _lstm_matmuls_alone(B: int, T: int, D: int, H: int):
+    """The matrix products of lectarch's LSTM step (explicit BPTT, projection inside), nothing else."""
+
+    def setup():
+        import jax
+        import jax.numpy as jnp
+
+        G = 4 * H
+        k = jax.random.split(jax.random.PRNGKey(0), 4)
+        x = jax.random.normal(k[0], (T, B, D))
+        WR = jax.random.normal(k[1], (D + H, G)) / np.sqrt(D + H)
+
+        @jax.jit
+        def matmuls(x, WR):
+            def fwd(h, x_t):
+                a = jnp.concatenate([x_t, h], -1) @ WR
+                return jnp.tanh(a[:, :H]), (h, a)
+
+            _, (h_prev, a) = jax.lax.scan(fwd, jnp.zeros((B, H)), x)
+
+            def bwd(dh, a_t):
+                da = a_t * dh.repeat(4, axis=1)
+                return da @ WR[D:].T, da
+
+            _, da = jax.lax.scan(bwd, jnp.ones((B, H)), a, reverse=True)
+            da = da.reshape(T * B, G)
+            return x.reshape(T * B, D).T @ da, h_prev.reshape(T * B, H).T @ da
+
+        def step():
+            jax.block_until_ready(matmuls(x, WR))
+
+        return step
+
+    return setup
+
+
+def _gemm(impl: str, m: int, k: int, n: int, transpose_a: bool = False):
+    """One matrix product ``a @ b`` (``a.T @ b`` with ``transpose_a``: a weight gradient), f32."""
+
+    def setup():
+        rng = np.random.default_rng(0)
+        a = rng.normal(size=(k, m) if transpose_a else (m, k)).astype(np.float32)
+        b = rng.normal(size=(k, n)).astype(np.float32)
+        if impl == "PyTorch":
+            import torch
+
+            ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+            return (lambda: ta.T @ tb) if transpose_a else (lambda: ta @ tb)
+        import jax
+        import jax.numpy as jnp
+
+        f = jax.jit((lambda a, b: a.T @ b) if transpose_a else jnp.matmul)
+        ja, jb = jnp.asarray(a), jnp.asarray(b)
+        return lambda: f(ja, jb).block_until_ready()
+
+    return setup
+
+
+GEMMS = [  # (m, k, n, a transposed, where it comes from)
+    (32, 384, 1024, False, "LSTM step: [x_t, h] @ [W; R]"),
+    (32, 1024, 256, False, "LSTM backward step: da_t @ R^T"),
+    (384, 4096, 1024, True, "LSTM weight gradient: [X, H_prev]^T @ dA"),
+    (1024, 256, 1024, False, "Transformer feed-forward in: (B*S, d) @ (d, ff)"),
+    (1024, 256, 1000, False, "Transformer logits: (B*S, d) @ (d, vocab)"),
+    (9216, 8, 4096, True, "AlexNet fc1 weight gradient: h^T @ dy"),
+    (1352, 3456, 256, False, "AlexNet conv5 as im2col: patches @ kernel"),
+]
+
+
+def cases(args) -> list[Case]:
+    B, S = (2, 127) if args.quick else (8, 224)
+    work = f"AlexNet (lecture) B={B} {S}x{S} f32 SGD"
+    out = [Case(work, "lectarch", A._lectarch(B, S, "float32")),
+           Case(work, "lectarch, nonfinite_check=loss", A._lectarch(B, S, "float32", nonfinite_check="loss")),
+           Case(work, "plain JAX, XLA convolutions", _alexnet_plain(False, B, S)),
+           Case(work, "plain JAX, convolutions as im2col GEMMs", _alexnet_plain(True, B, S)),
+           Case(work, "PyTorch", A._torch(B, S, "cpu"))]
+    B, T, D, H = (8, 16, 32, 64) if args.quick else (32, 128, 128, 256)
+    work = f"LSTM, no peepholes B={B} T={T} in {D} hidden {H} f32 SGD"
+    out += [Case(work, "lectarch", R._lectarch("lstm", "NP", B, T, D, H, "inside")),
+            Case(work, "its matrix products alone (XLA)", _lstm_matmuls_alone(B, T, D, H)),
+            Case(work, "PyTorch", R._torch("lstm", B, T, D, H))]
+    for m, k, n, t, where in GEMMS:
+        if args.quick:
+            m, k, n = max(1, m // 8), max(1, k // 8), max(1, n // 8)
+        work = f"GEMM {m}x{k}x{n}{' (A^T B)' if t else ''}: {where}"
+        out += [Case(work, "lectarch", _gemm("JAX", m, k, n, t), 2.0 * m * k * n),
+                Case(work, "PyTorch", _gemm("PyTorch", m, k, n, t), 2.0 * m * k * n)]
+    return out

@@ -18,8 +18,9 @@ def test_bench_interleaves_implementations_in_rounds_and_records_its_facts(tmp_p
                "--no-torch", "--json", str(out), "--md", str(tmp_path / "bench.md"), env=env)
     assert r.returncode == 0, r.stderr
     order = log.read_text().split()
-    # setup: each case's first call + 2 warm-ups, one case after the other; then 4 rounds A B A B ...
-    assert order == ["lectarch"] * 3 + ["peer"] * 3 + ["lectarch", "peer"] * 4
+    # setup: each case's first call + 2 warm-ups, one case after the other; then 4 rounds, each
+    # turn an untimed lead-in step and the timed one: A A B B, A A B B, ...
+    assert order == ["lectarch"] * 3 + ["peer"] * 3 + ["lectarch", "lectarch", "peer", "peer"] * 4
     data = json.loads(out.read_text())
     rows = {row["impl"]: row for row in data["rows"]}
     assert set(rows) == {"lectarch", "peer"}
@@ -41,6 +42,16 @@ def test_bench_interleaves_implementations_in_rounds_and_records_its_facts(tmp_p
     md = (tmp_path / "bench.md").read_text()
     assert "load average (1 min)" in md and "| fake work: sum of 1000 squares | peer |" in md
     assert "| work | implementation |" in r.stdout
+
+
+def test_bench_lead_in_zero_times_every_call_in_plain_rounds(tmp_path):
+    log = tmp_path / "order.txt"
+    r = _bench("--only", "tests.bench_fake_rows", "--match", "squares", "--rounds", "3", "--warmup", "1",
+               "--threads", "1", "--no-torch", "--lead-in", "0", env=dict(cli_env(1), BENCH_FAKE_LOG=str(log)))
+    assert r.returncode == 0, r.stderr
+    assert log.read_text().split() == ["lectarch"] * 2 + ["peer"] * 2 + ["lectarch", "peer"] * 3
+    r = _bench("--only", "tests.bench_fake_rows", "--lead-in", "-1", "--no-torch")
+    assert r.returncode == 2 and r.stderr.strip() == "bench: --lead-in must be 0 or more"
 
 
 def test_bench_warns_when_the_machine_is_loaded():

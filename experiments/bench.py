@@ -24,6 +24,10 @@ CPU thread pool), ``XLA_FLAGS`` gets ``--xla_cpu_multi_thread_eigen=false`` and
 these settings, the versions, the load average before and after, and the CPU time that other
 processes used during the run; the output warns when that load makes the figures unreliable.
 
+``--xla lectarch`` (the default) gives every JAX implementation the XLA CPU flags that
+``lectarch``'s command line sets (``lectarch.train.xla_cpu``: convolutions on XLA's own kernels);
+``--xla default`` leaves jaxlib's. PyTorch does not read them.
+
 ``--malloc keep`` applies ``lectarch.train.host_allocator.keep_freed_memory`` (what ``lectarch``'s
 command line does) to the whole bench process, so PyTorch gets the same allocator; the default
 ``--malloc default`` leaves glibc's settings, as a plain PyTorch or JAX script runs. The JSON and the
@@ -260,6 +264,9 @@ def main(argv=None) -> int:
     p.add_argument("--md", default="", help="also write a Markdown results file (header with date, command, load)")
     p.add_argument("--no-torch", action="store_true", help="skip PyTorch rows")
     p.add_argument("--quick", action="store_true", help="smallest sizes and few rounds (smoke test)")
+    p.add_argument("--xla", default="lectarch", choices=("lectarch", "default"),
+                   help="lectarch: XLA's CPU flags as lectarch's command line sets them (lectarch.train.xla_cpu), "
+                        "for every JAX implementation; default: jaxlib's own")
     p.add_argument("--malloc", default="default", choices=("default", "keep"),
                    help="keep: lectarch's allocator settings for every implementation (lectarch.train.host_allocator)")
     args = p.parse_args(argv)
@@ -276,6 +283,10 @@ def main(argv=None) -> int:
     except ValueError as e:
         print(f"bench: {e}", file=sys.stderr)
         return 2
+    if args.xla == "lectarch":
+        from lectarch.train import xla_cpu
+
+        threads["XLA_FLAGS"] = xla_cpu.apply()
     if args.malloc == "keep":
         from lectarch.train.host_allocator import keep_freed_memory
 

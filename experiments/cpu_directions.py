@@ -5,8 +5,8 @@
 
 Rows (all interleaved by ``experiments/bench.py``, ratios against the row named ``lectarch``):
 
-- AlexNet B=8 f32: lectarch as configured by default; ``nonfinite_check=loss`` (no pass over the
-  61 M parameters after the update); plain JAX with XLA's convolutions; plain JAX with every
+- AlexNet B=8 f32: lectarch as configured by default; ``nonfinite_check=params`` (a pass over the
+  61 M updated parameters on every step); plain JAX with XLA's convolutions; plain JAX with every
   convolution written as patches @ kernel (im2col, one GEMM per layer: the lecture's "convolution
   as a matrix product"), whose gradients are GEMMs too; PyTorch (oneDNN).
 - LSTM B=32 T=128 in 128 hidden 256 f32: lectarch; the same program's matrix products alone (a
@@ -15,6 +15,10 @@ Rows (all interleaved by ``experiments/bench.py``, ratios against the row named 
 - GEMMs of these steps, one matrix product each: XLA (jnp.dot) beside PyTorch (oneDNN/MKL), which
   says whether a gap is XLA's kernel or lectarch's program around it.
 
+- AlexNet's convolution layers one by one, forward and both gradients: XLA beside PyTorch.
+
+XLA's CPU flags are process-wide, so run it twice: ``--xla default`` (jaxlib's: convolutions on
+YNNPACK) and ``--xla lectarch`` (``lectarch.train.xla_cpu``: convolutions on XLA's own kernels).
 ``--malloc keep`` runs everything with lectarch's allocator settings (``lectarch.train.host_allocator``).
 """
 
@@ -141,6 +145,39 @@ def _gemm(impl: str, m: int, k: int, n: int, transpose_a: bool = False):
     return setup
 
 
+def _conv_layer(impl: str, B: int, side: int, cin: int, cout: int, k: int, s: int, p: int):
+    """One convolution layer's forward and both gradients (input and kernel), f32, NHWC / NCHW."""
+
+    def setup():
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(B, side, side, cin)).astype(np.float32)
+        w = (rng.normal(size=(k, k, cin, cout)) / np.sqrt(k * k * cin)).astype(np.float32)
+        if impl == "PyTorch":
+            import torch
+
+            tx = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous().requires_grad_()
+            tw = torch.from_numpy(w).permute(3, 2, 0, 1).contiguous().requires_grad_()
+
+            def step():
+                tx.grad = tw.grad = None
+                torch.nn.functional.conv2d(tx, tw, stride=s, padding=p).square().sum().backward()
+
+            return step
+        import jax
+        import jax.numpy as jnp
+
+        conv = lambda x, w: jax.lax.conv_general_dilated(x, w, (s, s), [(p, p), (p, p)],  # noqa: E731
+                                                         dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        grads = jax.jit(jax.grad(lambda x, w: jnp.sum(jnp.square(conv(x, w))), argnums=(0, 1)))
+        jx, jw = jnp.asarray(x), jnp.asarray(w)
+        return lambda: jax.block_until_ready(grads(jx, jw))
+
+    return setup
+
+
+CONV_LAYERS = [(224, 3, 64, 11, 4, 2), (27, 64, 128, 5, 1, 2), (13, 128, 192, 3, 1, 1), (13, 192, 384, 3, 1, 1),
+               (13, 384, 256, 3, 1, 1), (13, 256, 256, 3, 1, 1)]  # (side, in, out, kernel, stride, padding)
+
 GEMMS = [  # (m, k, n, a transposed, where it comes from)
     (32, 384, 1024, False, "LSTM step: [x_t, h] @ [W; R]"),
     (32, 1024, 256, False, "LSTM backward step: da_t @ R^T"),
@@ -156,7 +193,7 @@ def cases(args) -> list[Case]:
     B, S = (2, 127) if args.quick else (8, 224)
     work = f"AlexNet (lecture) B={B} {S}x{S} f32 SGD"
     out = [Case(work, "lectarch", A._lectarch(B, S, "float32")),
-           Case(work, "lectarch, nonfinite_check=loss", A._lectarch(B, S, "float32", nonfinite_check="loss")),
+           Case(work, "lectarch, nonfinite_check=params", A._lectarch(B, S, "float32", nonfinite_check="params")),
            Case(work, "plain JAX, XLA convolutions", _alexnet_plain(False, B, S)),
            Case(work, "plain JAX, convolutions as im2col GEMMs", _alexnet_plain(True, B, S)),
            Case(work, "PyTorch", A._torch(B, S, "cpu"))]
@@ -165,6 +202,12 @@ def cases(args) -> list[Case]:
     out += [Case(work, "lectarch", R._lectarch("lstm", "NP", B, T, D, H, "inside")),
             Case(work, "its matrix products alone (XLA)", _lstm_matmuls_alone(B, T, D, H)),
             Case(work, "PyTorch", R._torch("lstm", B, T, D, H))]
+    for n_layer, (side, cin, cout, k, s, p) in enumerate(CONV_LAYERS, 1):
+        Bc = 2 if args.quick else 8
+        side = min(side, 63) if args.quick else side
+        work = f"AlexNet conv{n_layer} B={Bc} {side}x{side}x{cin} -> {cout}, {k}x{k}/{s}: forward + both gradients"
+        out += [Case(work, "lectarch", _conv_layer("JAX", Bc, side, cin, cout, k, s, p)),
+                Case(work, "PyTorch", _conv_layer("PyTorch", Bc, side, cin, cout, k, s, p))]
     for m, k, n, t, where in GEMMS:
         if args.quick:
             m, k, n = max(1, m // 8), max(1, k // 8), max(1, n // 8)

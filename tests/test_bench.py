@@ -35,6 +35,7 @@ def test_bench_interleaves_implementations_in_rounds_and_records_its_facts(tmp_p
     meta = data["meta"]
     assert meta["threads"]["threads"] == 1 and "--xla_cpu_multi_thread_eigen=false" in meta["threads"]["XLA_FLAGS"]
     assert meta["threads"]["malloc"] == "default"
+    assert "--xla_cpu_experimental_ynn_fusion_type=-individual_convolution" in meta["threads"]["XLA_FLAGS"]
     assert meta["versions"]["jax"] and meta["command"].startswith("experiments/bench.py")
     load = meta["load"]
     assert len(load["loadavg_before"]) == 3 and len(load["loadavg_after"]) == 3

@@ -19,10 +19,15 @@ class Case:
 
 
 def lectarch_step(graphdef, state, tx, objective, host_batch: dict, *, lean: bool = True,
-                  nonfinite_check: str = "params") -> Callable[[], None]:
+                  nonfinite_check: str | None = None) -> Callable[[], None]:
     """One lectarch training step on one device, as the trainer compiles it, on a fixed batch:
     ``step()`` runs it and blocks. ``lean``: the step without the logged gradient norms (what the
-    trainer runs on steps whose metrics are not read); ``nonfinite_check``: the config key."""
+    trainer runs on steps whose metrics are not read). ``nonfinite_check``: as the trainer sets it
+    unless given: the config's default on lean steps, ``"params"`` on logging steps."""
+    from lectarch.config import base_config
+
+    if nonfinite_check is None:
+        nonfinite_check = base_config().nonfinite_check if lean else "params"
     import jax
 
     from lectarch.train import sharding

@@ -17,6 +17,7 @@ import sys
 import traceback
 
 from lectarch.config import ConfigError
+from lectarch.train import xla_cpu
 from lectarch.train.host_allocator import keep_freed_memory
 
 # Add one line per command.
@@ -65,6 +66,7 @@ def _describe(e: OSError) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()  # before the first large allocation: XLA's per-step buffers stop page-faulting
+    xla_cpu.apply()  # before JAX starts its CPU backend: convolutions on XLA's own kernels
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]

@@ -19,10 +19,11 @@ def base_config() -> ml_collections.ConfigDict:
     c.objective = "classification"
     c.label_smoothing = 0.0  # classification/tokens: targets (1 - eps) one-hot + eps / classes
     c.log_grad_norms = False  # per-parameter-group gradient norms in metrics.jsonl
-    # what freezes the state at a bad step: "params" (the loss and every updated parameter: a NaN that
-    # reaches only the gradient is caught at its step) or "loss" (the loss only: no pass over the
-    # parameters, ~11% of an AlexNet CPU step; a gradient-only NaN is caught a step later)
-    c.nonfinite_check = "params"
+    # what the lean steps (those whose metrics are not read) check before they update the state:
+    # "loss" (the loss only: no pass over the parameters, ~15% of an AlexNet CPU step) or "params"
+    # (the loss and every updated parameter). Logged, evaluated and checkpointed steps always check
+    # both, so no checkpoint ever holds a non-finite parameter (docs/faults.md)
+    c.nonfinite_check = "loss"
     c.pictures = True  # model pictures (filters, attention, ...) at eval steps, when the model has them
     c.progress = True  # console progress bar (a plain line every progress_every_s when stderr is no terminal)
     c.progress_every_s = 30.0

@@ -154,12 +154,13 @@ def _train_locked(cfg: ml_collections.ConfigDict, workdir: pathlib.Path, *, resu
     num_params = count_params(state)
     model_type = type(merge(graphdef, state))  # what the eval hooks may use (lectarch.models.capabilities)
     objective = build_objective(cfg)
-    check = cfg.get("nonfinite_check", "params")
+    # logged, evaluated and checkpointed steps check the loss and every updated parameter, so a saved
+    # state is always finite; the lean steps between them skip the gradient norms and check what
+    # config.nonfinite_check says. On finite steps both update the state alike, bit for bit.
     train_step = sharding.jit_train_step(mesh, make_train_step(graphdef, run.tx, objective,
-                                                               cfg.get("log_grad_norms", False), nonfinite_check=check))
-    # steps whose metrics are never read skip the gradient norms; both update the state alike
+                                                               cfg.get("log_grad_norms", False), nonfinite_check="params"))
     lean_step = sharding.jit_train_step(mesh, make_train_step(graphdef, run.tx, objective, lean=True,
-                                                              nonfinite_check=check))
+                                                              nonfinite_check=cfg.get("nonfinite_check", "params")))
     eval_step = sharding.jit_eval_step(mesh, make_eval_step(graphdef, objective))
     _check_step_fits(cfg, mesh, dataset, train_step, state)
 

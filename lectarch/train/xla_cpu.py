@@ -1,0 +1,41 @@
+"""XLA's CPU settings lectarch runs with: convolutions on XLA's own kernels, matrix products on YNNPACK.
+
+jaxlib 0.10's CPU compiler hands both dots and convolutions to the YNNPACK library. For
+convolutions, and above all their gradients, XLA's own (Eigen) kernels are faster on this x86
+CPU: forward + both gradients of AlexNet's 5x5 layer (B=8, 27x27x64 -> 128) take 73 ms through
+YNNPACK and 42 ms without it; AlexNet's whole training step goes from 0.73x to 1.05x PyTorch's
+(docs/benchmarks.md). For dots YNNPACK stays: without it an LSTM step is twice as slow.
+
+``apply()`` adds ``--xla_cpu_experimental_ynn_fusion_type=-individual_convolution`` to
+``XLA_FLAGS``, unless ``XLA_FLAGS`` already names that flag (yours wins) or
+``LECTARCH_XLA_FLAGS=default``. XLA reads ``XLA_FLAGS`` once, when JAX starts its CPU backend, so
+call it before the first computation: ``lectarch``'s command line does, first thing; a notebook
+or script calls ``lectarch.train.xla_cpu.apply()`` before it touches JAX. The flag exists from
+jaxlib 0.10 on (an unknown flag stops XLA), so older jaxlibs are left alone.
+"""
+
+import importlib.metadata
+import os
+
+FLAG = "--xla_cpu_experimental_ynn_fusion_type"
+SETTING = f"{FLAG}=-individual_convolution"
+FIRST_JAXLIB = (0, 10)
+
+
+def _jaxlib_version() -> tuple[int, ...]:
+    try:
+        return tuple(int(p) for p in importlib.metadata.version("jaxlib").split(".")[:2])
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return (0, 0)
+
+
+def apply() -> str:
+    """Add ``SETTING`` to ``XLA_FLAGS`` where it applies; returns ``XLA_FLAGS`` as it now is."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if (os.environ.get("LECTARCH_XLA_FLAGS", "lectarch") != "default" and FLAG not in flags
+            and _jaxlib_version() >= FIRST_JAXLIB):
+        os.environ["XLA_FLAGS"] = f"{flags} {SETTING}".strip()
+    return os.environ.get("XLA_FLAGS", "")
+
+
+__all__ = ["SETTING", "apply"]

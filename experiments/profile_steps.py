@@ -14,6 +14,7 @@ builds the bench's step, warms it up and profiles ``--steps`` steps:
 - PyTorch: ``torch.profiler`` with ``forward``, ``backward`` and ``optimizer`` ranges; each aten
   operation's self time, in the range it ran.
 
+Every child runs with ``XLA_FLAGS`` as ``lectarch``'s command line sets them (``lectarch.train.xla_cpu``).
 Times are milliseconds per step: each operation's wall time while it ran, added up over the
 operations (two that ran at once on two threads both count), so the shares compare between the
 two. Writes one Markdown file (header: date, command, versions, load).
@@ -177,9 +178,11 @@ def _phased_torch_step(case):
 # --- the parent: one subprocess per (row, implementation), one Markdown file ------------------------
 
 def _child(row: str, impl: str, steps: int, quick: bool) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
+    from lectarch.train import xla_cpu
+
+    with tempfile.TemporaryDirectory() as tmp:  # XLA's CPU flags as lectarch's command line sets them
         env = dict(os.environ, LECTARCH_PROFILE_DUMP=tmp, JAX_PLATFORMS="cpu",
-                   XLA_FLAGS=(os.environ.get("XLA_FLAGS", "") + f" --xla_dump_to={tmp} --xla_dump_hlo_as_text").strip())
+                   XLA_FLAGS=(xla_cpu.apply() + f" --xla_dump_to={tmp} --xla_dump_hlo_as_text").strip())
         cmd = [sys.executable, __file__, "--child", f"{row}:{impl}", "--steps", str(steps)] + (["--quick"] if quick else [])
         r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
         if r.returncode != 0:

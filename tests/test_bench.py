@@ -93,3 +93,15 @@ def test_bench_malloc_keep_applies_lectarchs_allocator_settings_to_the_process(t
     malloc = json.loads(out.read_text())["meta"]["threads"]["malloc"]
     if platform.libc_ver()[0] == "glibc":
         assert malloc == {"M_ARENA_MAX": 1, "M_MMAP_MAX": 0, "M_TRIM_THRESHOLD": 2**31 - 1}
+
+
+def test_cpu_directions_rows_run_under_the_bench(tmp_path):
+    """experiments/cpu_directions.py's GEMM rows (JAX only, smallest sizes): one row per shape."""
+    from experiments.cpu_directions import GEMMS
+
+    out = tmp_path / "directions.json"
+    r = _bench("--only", "experiments.cpu_directions", "--quick", "--match", "GEMM", "--no-torch", "--rounds", "1",
+               "--threads", "1", "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(out.read_text())["rows"]
+    assert len(rows) == len(GEMMS) and all(row["impl"] == "lectarch" and row["ms_per_step"] > 0 for row in rows)

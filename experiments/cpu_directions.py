@@ -123,13 +123,17 @@ def _lstm_matmuls_alone(B: int, T: int, D: int, H: int):
     return setup
 
 
+REPEAT = 8
+
+
 def _gemm(impl: str, m: int, k: int, n: int, transpose_a: bool = False):
     """One matrix product ``a @ b`` (``a.T @ b`` with ``transpose_a``: a weight gradient), f32.
 
     A product with few rows (an LSTM step's) runs as it does in a scan: 128 dependent products per
     timed call (``a += 1e-6 * (a @ b)[:, :k]``, in one jit program for XLA, a Python loop for
     PyTorch; ``[:, :k]`` becomes a tiling where ``n < k``), so a single call's dispatch does not
-    count; the row's time is per product x 128."""
+    count; the row's time is per product x 128. A larger product runs ``REPEAT`` times per timed
+    call, so the other library's threads, still spinning after its turn, touch a small share of it."""
 
     def setup():
         rng = np.random.default_rng(0)
@@ -148,7 +152,11 @@ def _gemm(impl: str, m: int, k: int, n: int, transpose_a: bool = False):
                         x = x + 1e-6 * (y[:, :k] if n >= k else y.repeat(1, k // n))
 
                 return step
-            return (lambda: ta.T @ tb) if transpose_a else (lambda: ta @ tb)
+            def step():
+                for _ in range(REPEAT):  # each result freed before the next, as in a single call
+                    ta.T @ tb if transpose_a else ta @ tb
+
+            return step
         import jax
         import jax.numpy as jnp
 
@@ -158,7 +166,13 @@ def _gemm(impl: str, m: int, k: int, n: int, transpose_a: bool = False):
         else:
             f = jax.jit((lambda a, b: a.T @ b) if transpose_a else jnp.matmul)
         ja, jb = jnp.asarray(a), jnp.asarray(b)
-        return lambda: f(ja, jb).block_until_ready()
+        if chain:
+            return lambda: f(ja, jb).block_until_ready()
+        def step():
+            for _ in range(REPEAT):
+                f(ja, jb).block_until_ready()
+
+        return step
 
     return setup
 
@@ -229,8 +243,9 @@ def cases(args) -> list[Case]:
     for m, k, n, t, where in GEMMS:
         if args.quick:
             m, k, n = max(1, m // 8), max(1, k // 8), max(1, n // 8)
-        chained = " x 128 in a loop" if m <= 64 and not t and (n >= k or k % n == 0) else ""
-        work = f"GEMM {m}x{k}x{n}{' (A^T B)' if t else ''}{chained}: {where}"
-        fl = 2.0 * m * k * n * (128 if chained else 1)
+        chained = m <= 64 and not t and (n >= k or k % n == 0)
+        times = 128 if chained else REPEAT
+        work = f"GEMM {m}x{k}x{n}{' (A^T B)' if t else ''} x {times}{' in a loop' if chained else ''}: {where}"
+        fl = 2.0 * m * k * n * times
         out += [Case(work, "lectarch", _gemm("JAX", m, k, n, t), fl), Case(work, "PyTorch", _gemm("PyTorch", m, k, n, t), fl)]
     return out

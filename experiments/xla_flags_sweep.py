@@ -27,15 +27,22 @@ FLAGS = ["", "--xla_cpu_experimental_ynn_fusion_type=",  # "": jaxlib's defaults
          "--xla_cpu_enable_concurrency_optimized_scheduler=false",
          "--xla_cpu_experimental_ynn_fusion_type=+dot", "--xla_cpu_experimental_ynn_fusion_type=+reduce",
          "--xla_cpu_prefer_vector_width=512"]
-WORK = {"LSTM": "LSTM, no peepholes B=32 T=128 in 128 hidden 256 f32 SGD",
-        "Transformer": "Transformer 2+2 d256 h4 ff1024 B=16 S=64 V=1000 f32 SGD"}
+
+
+def _works(quick: bool) -> dict[str, str]:
+    """The two rows' labels, as experiments/benchrows name them at this size."""
+    from experiments.benchrows import transformer
+
+    return {"LSTM": "no peepholes B=",
+            "Transformer": transformer._work(transformer.QUICK if quick else transformer.CPU, "float32")}
 
 
 def run_one(flags: str, rounds: int, quick: bool) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = pathlib.Path(tmp) / "bench.json"
+        works = _works(quick)
         cmd = [sys.executable, "experiments/bench.py", "--xla", "default", "--only", "recurrent,transformer",
-               "--match", "no peepholes B=,Transformer 2+2", "--device", "cpu", "--rounds", str(rounds),
+               "--match", ",".join(works.values()), "--device", "cpu", "--rounds", str(rounds),
                "--warmup", "1", "--json", str(out)] + (["--quick"] if quick else [])
         r = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, XLA_FLAGS=flags), capture_output=True, text=True)
         if r.returncode != 0:
@@ -44,8 +51,8 @@ def run_one(flags: str, rounds: int, quick: bool) -> dict:
     # the runs follow each other, so the load average before one holds the previous run's own load:
     # only the other processes' CPU time during the run says whether it was disturbed
     res = {"warnings": [w for w in data["meta"]["load"]["warnings"] if w.startswith("other processes")]}
-    for name in WORK:
-        rows = {row["impl"]: row for row in data["rows"] if row["work"].startswith(name)}
+    for name, label in works.items():
+        rows = {row["impl"]: row for row in data["rows"] if label in row["work"]}
         if "lectarch" in rows:
             res[name] = (rows["lectarch"]["ms_per_step"], rows.get("PyTorch", {}).get("speedup_of_lectarch"))
     return res
@@ -64,7 +71,7 @@ def main(argv=None) -> int:
         res = run_one(flags, args.rounds, args.quick)
         print(flags or "(jaxlib's defaults)", res, file=sys.stderr)
         cells = []
-        for name in WORK:
+        for name in ("LSTM", "Transformer"):
             ms, ratio = res.get(name, (None, None))
             cells += [f"{ms:.1f}" if ms else "-", f"{ratio:.2f}x" if ratio else "-"]
         note = res.get("error", "; ".join(res.get("warnings", [])))

@@ -2,9 +2,9 @@
 
 jaxlib 0.10's CPU compiler hands both dots and convolutions to the YNNPACK library. For
 convolutions, and above all their gradients, XLA's own (Eigen) kernels are faster on this x86
-CPU: forward + both gradients of AlexNet's 5x5 layer (B=8, 27x27x64 -> 128) take 73 ms through
-YNNPACK and 42 ms without it; AlexNet's whole training step goes from 0.73x to 1.05x PyTorch's
-(docs/benchmarks.md). For dots YNNPACK stays: without it an LSTM step is twice as slow.
+CPU: forward + both gradients of AlexNet's 5x5 layer (B=8, 27x27x64 -> 128) take 78 ms through
+YNNPACK and 42 ms without it; AlexNet's whole training step goes from 0.89x to 1.03x PyTorch's
+speed (docs/benchmarks.md). For dots YNNPACK stays: without it the LSTM step is {YNN_OFF}.
 
 ``apply()`` adds ``--xla_cpu_experimental_ynn_fusion_type=-individual_convolution`` to
 ``XLA_FLAGS``, unless ``XLA_FLAGS`` already names that flag (yours wins) or

@@ -29,62 +29,19 @@ from experiments.benchrows import alexnet as A
 from experiments.benchrows import recurrent as R
 
 
-def _alexnet_plain(im2col: bool, batch: int, image: int):
-    """``experiments.benchrows.alexnet``'s plain-JAX step, its convolutions optionally as GEMMs."""
+def im2col_conv(x, w, s: int, p: int):
+    """A convolution as one GEMM: the k*k shifted (strided) slices of the padded input side by side,
+    in the (i, j, c) order of the HWIO kernel's rows, times the kernel as a (k*k*C, O) matrix."""
+    import jax.numpy as jnp
+    from jax import lax
 
-    def setup():
-        import jax
-        import jax.numpy as jnp
-        from jax import lax
-
-        def conv(x, w, s, p):
-            if not im2col:
-                return lax.conv_general_dilated(x, w, (s, s), [(p, p), (p, p)], dimension_numbers=("NHWC", "HWIO", "NHWC"))
-            k, (B, H, W, C) = w.shape[0], x.shape
-            xp = jnp.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
-            Ho, Wo = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
-            cols = [lax.slice(xp, (0, i, j, 0), (B, i + s * (Ho - 1) + 1, j + s * (Wo - 1) + 1, C), (1, s, s, 1))
-                    for i in range(k) for j in range(k)]  # (i, j, c) order = the HWIO kernel's rows
-            patches = jnp.concatenate(cols, axis=-1).reshape(B * Ho * Wo, k * k * C)
-            return (patches @ w.reshape(k * k * C, -1)).reshape(B, Ho, Wo, -1)
-
-        _, last = A._sizes(image)
-        keys = iter(jax.random.split(jax.random.PRNGKey(0), 16))
-        convs = [(jax.random.normal(next(keys), (k, k, i, o)) * (2 / (k * k * i)) ** 0.5, jnp.zeros(o))
-                 for i, o, k, _, _ in A.SLIDE]
-        dims = [256 * last * last, 4096, 4096, A.CLASSES]
-        fcs = [(jax.random.normal(next(keys), (a, b)) * (2 / a) ** 0.5, jnp.zeros(b)) for a, b in zip(dims[:-1], dims[1:])]
-
-        def loss_fn(params, x, y, key):
-            h = x
-            for n, ((w, b), (_, _, _, s, p)) in enumerate(zip(params["convs"], A.SLIDE)):
-                h = jax.nn.relu(conv(h, w, s, p) + b)
-                if n in A.POOL_AFTER:
-                    h = lax.reduce_window(h, -jnp.inf, lax.max, (1, 3, 3, 1), (1, 2, 2, 1), "VALID")
-            h = h.reshape(h.shape[0], -1)
-            for n, ((w, b), k) in enumerate(zip(params["fcs"], jax.random.split(key, 3))):
-                if n < 2:
-                    h = jnp.where(jax.random.bernoulli(k, 0.5, h.shape), h / 0.5, 0)
-                h = h @ w + b
-                h = jax.nn.relu(h) if n < 2 else h
-            return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(h), y[:, None], 1))
-
-        def train_step(params, x, y, key):
-            loss, g = jax.value_and_grad(loss_fn)(params, x, y, key)
-            return jax.tree.map(lambda p, g: p - A.LR * g, params, g), loss
-
-        train_step = jax.jit(train_step, donate_argnums=0)
-        x, y = (jnp.asarray(a) for a in A._data(batch, image))
-        holder = {"p": {"convs": convs, "fcs": fcs}, "i": 0}
-
-        def step():
-            holder["i"] += 1
-            holder["p"], loss = train_step(holder["p"], x, y, jax.random.PRNGKey(holder["i"]))
-            loss.block_until_ready()
-
-        return step
-
-    return setup
+    k, (B, H, W, C) = w.shape[0], x.shape
+    xp = jnp.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
+    Ho, Wo = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+    cols = [lax.slice(xp, (0, i, j, 0), (B, i + s * (Ho - 1) + 1, j + s * (Wo - 1) + 1, C), (1, s, s, 1))
+            for i in range(k) for j in range(k)]
+    patches = jnp.concatenate(cols, axis=-1).reshape(B * Ho * Wo, k * k * C)
+    return (patches @ w.reshape(k * k * C, -1)).reshape(B, Ho, Wo, -1)
 
 
 def _lstm_matmuls_alone(B: int, T: int, D: int, H: int):
@@ -226,8 +183,8 @@ def cases(args) -> list[Case]:
     work = f"AlexNet (lecture) B={B} {S}x{S} f32 SGD"
     out = [Case(work, "lectarch", A._lectarch(B, S, "float32")),
            Case(work, "lectarch, nonfinite_check=params", A._lectarch(B, S, "float32", nonfinite_check="params")),
-           Case(work, "plain JAX, XLA convolutions", _alexnet_plain(False, B, S)),
-           Case(work, "plain JAX, convolutions as im2col GEMMs", _alexnet_plain(True, B, S)),
+           Case(work, "plain JAX, XLA convolutions", A._plain_jax(B, S, "float32")),
+           Case(work, "plain JAX, convolutions as im2col GEMMs", A._plain_jax(B, S, "float32", conv=im2col_conv)),
            Case(work, "PyTorch", A._torch(B, S, "cpu"))]
     B, T, D, H = (8, 16, 32, 64) if args.quick else (32, 128, 128, 256)
     work = f"LSTM, no peepholes B={B} T={T} in {D} hidden {H} f32 SGD"

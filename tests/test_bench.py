@@ -105,3 +105,17 @@ def test_cpu_directions_rows_run_under_the_bench(tmp_path):
     assert r.returncode == 0, r.stderr
     rows = json.loads(out.read_text())["rows"]
     assert len(rows) == len(GEMMS) and all(row["impl"] == "lectarch" and row["ms_per_step"] > 0 for row in rows)
+
+
+def test_the_directions_im2col_convolution_equals_lax_conv():
+    """experiments/cpu_directions.py times convolutions written as one GEMM: the same numbers."""
+    import jax
+    import numpy as np
+
+    from experiments.cpu_directions import im2col_conv
+
+    rng = np.random.default_rng(0)
+    for H, C, O, k, s, p in [(17, 3, 5, 11, 4, 2), (9, 4, 6, 3, 1, 1), (8, 2, 3, 5, 1, 2)]:
+        x, w = rng.normal(size=(2, H, H, C)).astype(np.float32), rng.normal(size=(k, k, C, O)).astype(np.float32)
+        ref = jax.lax.conv_general_dilated(x, w, (s, s), [(p, p), (p, p)], dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        np.testing.assert_allclose(im2col_conv(x, w, s, p), ref, rtol=1e-5, atol=1e-4)

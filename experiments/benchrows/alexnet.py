@@ -64,13 +64,18 @@ def _lectarch(batch: int, image: int, dtype: str, model: str = "alexnet", lean: 
     return setup
 
 
-def _plain_jax(batch: int, image: int, dtype: str):
-    """AlexNet in a page of JAX: NHWC, lax.conv_general_dilated, lax.reduce_window, SGD."""
+def _plain_jax(batch: int, image: int, dtype: str, conv=None):
+    """AlexNet in a page of JAX: NHWC, lax.conv_general_dilated, lax.reduce_window, SGD.
+
+    ``conv(h, w, stride, padding)`` replaces ``lax.conv_general_dilated`` (experiments/cpu_directions.py)."""
 
     def setup():
         import jax
         import jax.numpy as jnp
         from jax import lax
+
+        def xla_conv(h, w, s, p):
+            return lax.conv_general_dilated(h, w, (s, s), [(p, p), (p, p)], dimension_numbers=("NHWC", "HWIO", "NHWC"))
 
         cdt = jnp.bfloat16 if dtype == "bfloat16" else jnp.float32
         _, last = _sizes(image)
@@ -84,9 +89,7 @@ def _plain_jax(batch: int, image: int, dtype: str):
         def loss_fn(params, x, y, key):
             h = x.astype(cdt)
             for n, ((w, b), (_, _, _, s, p)) in enumerate(zip(params["convs"], SLIDE)):
-                h = lax.conv_general_dilated(h, w.astype(cdt), (s, s), [(p, p), (p, p)],
-                                             dimension_numbers=("NHWC", "HWIO", "NHWC"))
-                h = jax.nn.relu(h + b.astype(cdt))
+                h = jax.nn.relu((conv or xla_conv)(h, w.astype(cdt), s, p) + b.astype(cdt))
                 if n in POOL_AFTER:
                     h = lax.reduce_window(h, -jnp.inf, lax.max, (1, 3, 3, 1), (1, 2, 2, 1), "VALID")
             h = h.reshape(h.shape[0], -1)

@@ -2,6 +2,8 @@
 
 import ml_collections
 
+NONFINITE_CHECKS = ("loss", "params")  # config.nonfinite_check; lectarch.train.step.apply_gradients
+
 
 def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()

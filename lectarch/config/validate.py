@@ -6,6 +6,7 @@ checked by ``lectarch.experiment.validate``, which knows the modules that own th
 
 import ml_collections
 
+from lectarch.config.defaults import NONFINITE_CHECKS
 from lectarch.config.errors import ConfigError
 from lectarch.config.rules import (
     NON_NEGATIVE,
@@ -34,7 +35,7 @@ COMMON_RULES = {
     "data_workers": NON_NEGATIVE_INT,
     "label_smoothing": PROBABILITY,
     "progress_every_s": POSITIVE,
-    "nonfinite_check": OneOf(("params", "loss")),
+    "nonfinite_check": OneOf(NONFINITE_CHECKS),
     "profile.start": NON_NEGATIVE_INT,
     "profile.steps": NON_NEGATIVE_INT,
     "optimizer.momentum": Range(0, 1, hi_open=True),

@@ -53,8 +53,7 @@ class Programs:
 
     @property
     def train_step(self) -> Callable:
-        return make_train_step(self.graphdef, self.tx, self.objective, self.cfg.get("log_grad_norms", False),
-                               nonfinite_check=self.cfg.get("nonfinite_check", "params"))
+        return make_train_step(self.graphdef, self.tx, self.objective, self.cfg.get("log_grad_norms", False))
 
     def function_and_args(self, what: str) -> tuple[Callable, tuple]:
         """The pure function named ``what`` (one of ``WHATS``) and the arguments it is traced with."""

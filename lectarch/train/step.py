@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
+from lectarch.config.defaults import NONFINITE_CHECKS
 from lectarch.train.objectives import Objective
 from lectarch.train.optim import current_learning_rate
 from lectarch.train.state import TrainState
@@ -49,9 +50,6 @@ def all_finite(tree) -> jax.Array:
     """True when every element of every leaf is finite (one boolean, no norm computed)."""
     leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]
     return jnp.stack(leaves).all() if leaves else jnp.array(True)
-
-
-NONFINITE_CHECKS = ("params", "loss")
 
 
 def apply_gradients(tx: optax.GradientTransformation, state: TrainState, grads, metrics: dict,

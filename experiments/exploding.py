@@ -28,7 +28,7 @@ import jax
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from lectarch.experiment import load_config  # noqa: E402
-from lectarch.inspect.gradflow import path_names  # noqa: E402
+from lectarch.train.tree_names import path_names  # noqa: E402
 from lectarch.inspect.programs import build_programs  # noqa: E402
 from lectarch.inspect.report import Report  # noqa: E402
 from lectarch.inspect.timeflow import jacobian_probe, time_probe, time_rows  # noqa: E402

@@ -20,6 +20,7 @@ from flax import nnx
 from jax.extend import core as jex_core
 
 from lectarch.inspect.programs import Programs
+from lectarch.train.tree_names import path_names
 
 
 @dataclasses.dataclass
@@ -37,11 +38,6 @@ class LayerGradNorm:
 
     def row(self) -> dict:
         return dict(dataclasses.asdict(self), ratio=self.ratio)
-
-
-def path_names(path) -> list[str]:
-    names = [str(getattr(k, "key", getattr(k, "idx", getattr(k, "name", k)))) for k in path]
-    return [n for n in names if n != "value"]
 
 
 def layer_of(path, depth: int | None = None) -> str:

@@ -33,6 +33,7 @@ import orbax.checkpoint as ocp
 from lectarch.config import ConfigError
 from lectarch.train import checksums
 from lectarch.train.state import TrainState
+from lectarch.train.tree_names import path_name
 
 
 class CheckpointCorrupt(Exception):
@@ -51,17 +52,10 @@ class CheckpointSaveError(Exception):
     """A checkpoint that could not be saved; earlier checkpoints are intact."""
 
 
-def _key_name(k) -> str:
-    for attr in ("key", "name", "idx"):
-        if hasattr(k, attr):
-            return str(getattr(k, attr))
-    return str(k)
-
-
 def _flat_shapes(tree) -> dict[str, tuple]:
     """``{"params.hidden.0.kernel.value": (shape, dtype)}`` of a tree of arrays or array metadata."""
     leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
-    return {".".join(_key_name(k) for k in path): (tuple(leaf.shape), str(leaf.dtype)) for path, leaf in leaves
+    return {path_name(path, keep_value=True): (tuple(leaf.shape), str(leaf.dtype)) for path, leaf in leaves
             if hasattr(leaf, "shape")}
 
 

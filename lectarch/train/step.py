@@ -15,6 +15,7 @@ from lectarch.config.defaults import NONFINITE_CHECKS
 from lectarch.train.objectives import Objective
 from lectarch.train.optim import current_learning_rate
 from lectarch.train.state import TrainState
+from lectarch.train.tree_names import path_names
 
 Step = Callable[[TrainState, dict], tuple[TrainState, dict]]
 
@@ -39,8 +40,7 @@ def group_norms(grads: nnx.State) -> dict[str, jax.Array]:
     """Gradient norm per parameter group (the module holding the parameter, e.g. ``hidden.0``)."""
     sq: dict[str, jax.Array] = {}
     for path, g in jax.tree_util.tree_flatten_with_path(grads)[0]:
-        names = [str(getattr(k, "key", getattr(k, "idx", getattr(k, "name", k)))) for k in path]
-        names = [n for n in names if n != "value"]
+        names = path_names(path)
         group = ".".join(names[:-1]) or names[-1]
         sq[group] = sq.get(group, 0.0) + jnp.sum(jnp.square(g.astype(jnp.float32)))
     return {f"grad_norm/{k}": jnp.sqrt(v) for k, v in sq.items()}

@@ -3,14 +3,18 @@
 ``load_config(path, overrides)`` reads an experiment file (or a workdir's ``config.json``), applies
 ``--config.KEY=VALUE`` overrides, validates every value and locks the config. ``resolve_parts(cfg)``
 finds the model, dataset and objective modules (built in, or a module path such as ``my_project.gru``;
-see ``lectarch.config.modules``), and ``build_objective(cfg)`` is the one place an objective is made.
-This module sits at the edge, so ``lectarch.config`` imports no model, dataset or trainer.
+see ``lectarch.config.modules``), ``build_objective(cfg)`` is the one place an objective is made, and
+``build_run(cfg)`` / ``open_run(workdir)`` the one place a run is (``lectarch.train.run.Run``).
+This module sits above ``lectarch.train`` (which never imports it) and below the commands.
 """
+
+from __future__ import annotations
 
 import dataclasses
 import pathlib
 import types
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import ml_collections
 
@@ -18,10 +22,14 @@ from lectarch.config import ConfigError, apply_overrides, read_config_file
 from lectarch.config.modules import resolve
 from lectarch.config.rules import OneOf
 from lectarch.config.validate import check_common, check_rules
-from lectarch.data import dataset_module
+from lectarch.data import build_dataset, dataset_module
 from lectarch.models import model_module
 from lectarch.train import objectives, optim
 from lectarch.train.objectives import Objective
+
+if TYPE_CHECKING:  # the trainer and the run are imported where used: a command that only reads a config stays light
+    from lectarch.train.loop import Result
+    from lectarch.train.run import Run
 
 # Built-in config.objective names; any other name is imported as a module path.
 OBJECTIVES = {name: objectives.__name__ for name in objectives.OBJECTIVES}
@@ -77,6 +85,33 @@ def saved_config(workdir: str | pathlib.Path, overrides: Sequence[str] = ()) -> 
     return load_config(path, overrides)
 
 
+def build_run(cfg: ml_collections.ConfigDict, *, num_devices: int | None = None, abstract: bool = False,
+              batch_size: int | None = None) -> Run:
+    """The one constructor of a run from a config: its dataset (built once), objective, model and state.
+
+    See ``lectarch.train.run.make_run`` for ``num_devices``, ``abstract`` and ``batch_size``.
+    """
+    from lectarch.train.run import make_run
+
+    return make_run(cfg, build_dataset(cfg), build_objective(cfg), num_devices=num_devices, abstract=abstract,
+                    batch_size=batch_size)
+
+
+def open_run(workdir: str | pathlib.Path, step: int | None = None, overrides: Sequence[str] = (), *,
+             batch_size: int | None = None) -> Run:
+    """The run in ``workdir`` (its config, with ``overrides``) at checkpoint ``step`` (default: latest), on one device."""
+    from lectarch.train.run import restored
+
+    return restored(build_run(saved_config(workdir, overrides), num_devices=1, batch_size=batch_size), workdir, step)
+
+
+def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, **kwargs) -> Result:
+    """Train (or resume) ``cfg`` in ``workdir``: ``lectarch.experiment.train`` of ``build_run(cfg)``."""
+    from lectarch.train.loop import train as train_run
+
+    return train_run(build_run(cfg), workdir, **kwargs)
+
+
 def config_of(config: str = "", workdir: str = "", overrides: Sequence[str] = ()) -> ml_collections.ConfigDict:
     """A command's config: the experiment file ``config`` if given, else ``workdir``'s ``config.json``."""
     if config:
@@ -86,4 +121,5 @@ def config_of(config: str = "", workdir: str = "", overrides: Sequence[str] = ()
     raise ConfigError("give --config FILE (an experiment file) or --workdir DIR (a training workdir)")
 
 
-__all__ = ["OBJECTIVES", "Parts", "build_objective", "config_of", "load_config", "resolve_parts", "saved_config", "validate"]
+__all__ = ["OBJECTIVES", "Parts", "build_objective", "build_run", "config_of", "load_config", "open_run",
+           "resolve_parts", "saved_config", "train", "validate"]

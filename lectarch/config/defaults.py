@@ -3,6 +3,7 @@
 import ml_collections
 
 NONFINITE_CHECKS = ("loss", "params")  # config.nonfinite_check; lectarch.train.step.apply_gradients
+NONFINITE_CHECK_DEFAULT = "loss"
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -22,13 +23,16 @@ def base_config() -> ml_collections.ConfigDict:
     c.label_smoothing = 0.0  # classification/tokens: targets (1 - eps) one-hot + eps / classes
     c.log_grad_norms = False  # per-parameter-group gradient norms in metrics.jsonl
     # what the lean steps (those whose metrics are not read) check before they update the state:
-    # "loss" (the loss only: no pass over the parameters, ~15% of an AlexNet CPU step) or "params"
+    # "loss" (the loss only: the update stays one fused pass over the parameters) or "params"
     # (the loss and every updated parameter). Logged, evaluated and checkpointed steps always check
     # both, so no checkpoint ever holds a non-finite parameter (docs/faults.md)
-    c.nonfinite_check = "loss"
+    c.nonfinite_check = NONFINITE_CHECK_DEFAULT
     c.pictures = True  # model pictures (filters, attention, ...) at eval steps, when the model has them
     c.progress = True  # console progress bar (a plain line every progress_every_s when stderr is no terminal)
     c.progress_every_s = 30.0
+    # JAX's persistent compilation cache (lectarch.runtime.compilation_cache): "auto" (on, in
+    # $LECTARCH_COMPILATION_CACHE or ~/.cache/lectarch/jax), "off", or a directory
+    c.compilation_cache = "auto"
     c.import_path = ""  # folder whose modules config.model.name etc. may name (set to the config file's folder)
 
     c.profile = ml_collections.ConfigDict()  # jax.profiler trace of train steps start+1..start+steps

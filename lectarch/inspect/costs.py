@@ -16,7 +16,8 @@ from collections.abc import Callable
 
 import jax
 
-from lectarch.inspect.programs import Programs
+from lectarch.inspect.programs import function_and_args
+from lectarch.train.run import Run
 from lectarch.train import sharding
 
 
@@ -74,23 +75,23 @@ def compile_costs(jitted: Callable, *args, keep_text: bool = False, num_devices:
                  optimized_hlo=compiled.as_text() if keep_text else "")
 
 
-def jit_program(programs: Programs, what: str, *, sharded: bool = False) -> tuple[Callable, tuple, int]:
+def jit_program(run: Run, what: str, *, sharded: bool = False, step_kind: str = "lean") -> tuple[Callable, tuple, int]:
     """``what`` jitted as the trainer would: the state donated; with ``sharded``, the batch split over
     the config's data mesh (costs are then per device)."""
-    fn, args = programs.function_and_args(what)
+    fn, args = function_and_args(run, what, step_kind)
     donate = (0,) if what == "train_step" else ()
     if not sharded:
         return jax.jit(fn, donate_argnums=donate), args, 1
-    mesh = sharding.make_mesh(programs.cfg.get("num_devices", 0))
+    mesh = sharding.make_mesh(run.cfg.get("num_devices", 0))
     n = sharding.num_data_shards(mesh)
     rep, data = sharding.replicated(mesh), sharding.batch_sharding(mesh)
     in_shardings = {"forward": (rep, rep, data), "grad": (rep, rep, data, rep), "train_step": (rep, data)}[what]
     return jax.jit(fn, in_shardings=in_shardings, donate_argnums=donate), args, n
 
 
-def program_costs(programs: Programs, what: str, *, sharded: bool = False, keep_text: bool = False,
-                  compiler_options: dict | None = None) -> Costs:
-    jitted, args, n = jit_program(programs, what, sharded=sharded)
+def program_costs(run: Run, what: str, *, sharded: bool = False, keep_text: bool = False,
+                  compiler_options: dict | None = None, step_kind: str = "lean") -> Costs:
+    jitted, args, n = jit_program(run, what, sharded=sharded, step_kind=step_kind)
     return compile_costs(jitted, *args, keep_text=keep_text, num_devices=n, compiler_options=compiler_options)
 
 

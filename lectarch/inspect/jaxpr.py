@@ -1,4 +1,4 @@
-"""Jaxprs of an experiment's programs and what they are made of.
+"""Jaxprs of an experiment's run and what they are made of.
 
 A jaxpr is the program JAX hands to XLA: ``jax.make_jaxpr(f)(*args)``. Its size (equations,
 counted through nested jaxprs such as a ``scan`` body or a ``jit``) is what tracing and
@@ -13,16 +13,17 @@ from collections.abc import Callable, Iterator
 import jax
 from jax.extend import core as jex_core
 
-from lectarch.inspect.programs import Programs
+from lectarch.inspect.programs import function_and_args
+from lectarch.train.run import Run
 
 
 def make_jaxpr(fn: Callable, *args) -> jex_core.ClosedJaxpr:
     return jax.make_jaxpr(fn)(*args)
 
 
-def program_jaxpr(programs: Programs, what: str) -> jex_core.ClosedJaxpr:
-    """The jaxpr of ``forward``, ``grad`` or ``train_step``."""
-    fn, args = programs.function_and_args(what)
+def program_jaxpr(run: Run, what: str, step_kind: str = "lean") -> jex_core.ClosedJaxpr:
+    """The jaxpr of ``forward``, ``grad`` or ``train_step`` (of ``step_kind``, as the trainer runs it)."""
+    fn, args = function_and_args(run, what, step_kind)
     return make_jaxpr(fn, *args)
 
 

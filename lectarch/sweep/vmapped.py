@@ -30,11 +30,11 @@ import optax
 from lectarch.config import ConfigError
 from lectarch.data import build_dataset, pipeline
 from lectarch.experiment import build_objective
-from lectarch.train.evaluate import eval_sums, means
+from lectarch.train.loop import evaluate, run_loop, write_rows
 from lectarch.train.metrics import MetricsWriter
-from lectarch.train.optim import chain, schedule
+from lectarch.train.optim import chain, schedule, standard_promotion
 from lectarch.train.state import TrainState, init_state
-from lectarch.train.step import make_eval_step, make_train_step
+from lectarch.train.step import STEP_KINDS, make_eval_step, make_train_step, step_options
 
 HYPERPARAMETERS = ("learning_rate", "optimizer.weight_decay", "clip.global_norm", "clip.elementwise",
                    "init_scale", "seed")
@@ -69,7 +69,7 @@ def trial_optimizer(cfg: ml_collections.ConfigDict) -> optax.GradientTransformat
     injected = optax.inject_hyperparams(functools.partial(chain, cfg.optimizer))(
         learning_rate=float(cfg.learning_rate), weight_decay=float(cfg.optimizer.weight_decay),
         global_norm=_threshold(cfg.clip.global_norm), elementwise=_threshold(cfg.clip.elementwise))
-    return optax.chain(injected, optax.scale_by_schedule(schedule(_unit_rate(cfg))))
+    return standard_promotion(optax.chain(injected, optax.scale_by_schedule(schedule(_unit_rate(cfg)))))
 
 
 def _unit_rate(cfg: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
@@ -99,26 +99,41 @@ def init_trials(cfg: ml_collections.ConfigDict, trials: list[dict], spec) -> tup
 def effective_learning_rate(cfg: ml_collections.ConfigDict, state_K: TrainState) -> jax.Array:
     """Each trial's learning rate at its current step, ``learning_rate * schedule_t`` (shape K)."""
     lr_K = state_K.opt_state[0].hyperparams["learning_rate"]
-    return lr_K * jax.vmap(schedule(_unit_rate(cfg)))(state_K.step)
+    with jax.numpy_dtype_promotion("standard"):  # optax's schedules mix Python floats and int32 steps
+        return lr_K * jax.vmap(schedule(_unit_rate(cfg)))(state_K.step)
 
 
-def make_vmapped_step(graphdef, tx: optax.GradientTransformation, objective, *, batch_per_trial: bool):
-    """``(state_K, batch) -> (state_K, metrics_K)``: one jit program for all K trials.
+def make_vmapped_steps(cfg: ml_collections.ConfigDict, graphdef, tx: optax.GradientTransformation, objective, *,
+                       batch_per_trial: bool) -> dict:
+    """``{kind: (state_K, batch) -> (state_K, metrics_K)}``: the trainer's lean and logging steps
+    (``lectarch.train.step.step_options``), vmapped over the trial axis, one jit program each.
 
-    ``batch`` has a leading trial axis when trials see different batches (different seeds).
+    ``batch`` has a leading trial axis when trials see different batches (different seeds). The
+    metrics' ``learning_rate`` is each trial's own rate at its step (``effective_learning_rate``).
     """
-    step = make_train_step(graphdef, tx, objective)
-    return jax.jit(jax.vmap(step, in_axes=(0, 0 if batch_per_trial else None)), donate_argnums=0)
+    def with_rate(kind: str):
+        step = make_train_step(graphdef, tx, objective, step_options(cfg, kind))
+        vmapped = jax.vmap(step, in_axes=(0, 0 if batch_per_trial else None))
+
+        def step_K(state_K, batch):
+            lr_K = effective_learning_rate(cfg, state_K)
+            state_K, metrics_K = vmapped(state_K, batch)
+            return state_K, dict(metrics_K, learning_rate=lr_K)
+
+        return jax.jit(step_K, donate_argnums=0)
+
+    return {kind: with_rate(kind) for kind in STEP_KINDS}
 
 
 def make_vmapped_eval(graphdef, objective):
     return jax.jit(jax.vmap(make_eval_step(graphdef, objective), in_axes=(0, None)))
 
 
-def _batches(cfg, trials, seeds):
-    """Per step: one batch for all trials, or a stack of per-trial batches when seeds differ."""
+def _batches(cfg, seeds, dataset):
+    """Per step: one batch for all trials, or a stack of per-trial batches when seeds differ (a
+    generated task's data depends on the seed too)."""
     unique = sorted(set(seeds))
-    datasets = {s: build_dataset(trial_config(cfg, {"seed": s})) for s in unique}
+    datasets = {s: dataset if s == cfg.seed else build_dataset(trial_config(cfg, {"seed": s})) for s in unique}
     streams = {s: pipeline.train_batches(datasets[s], batch_size=cfg.batch_size, seed=s) for s in unique}
     while True:
         got = {s: next(streams[s]) for s in unique}
@@ -128,23 +143,25 @@ def _batches(cfg, trials, seeds):
             yield jax.tree.map(lambda *xs: np.stack(xs), *[got[s] for s in seeds])
 
 
-def evaluate_K(eval_K, state_K, dataset, batch_size: int) -> list[dict]:
-    """Each trial's eval metrics: the trainer's eval sums, with a leading trial axis."""
-    m = means(*eval_sums(eval_K, state_K, pipeline.eval_batches(dataset, batch_size=batch_size)))
-    num = len(next(iter(m.values())))
-    return [{k: float(v[i]) for k, v in m.items()} for i in range(num)]
+def per_trial(metrics: dict, num_trials: int) -> list[dict]:
+    """``{name: values_K}`` -> one ``{name: float}`` per trial."""
+    return [{k: float(np.asarray(v)[i]) for k, v in metrics.items()} for i in range(num_trials)]
 
 
 def train_vmapped(cfg: ml_collections.ConfigDict, trials: list[dict], workdir: str | pathlib.Path) -> list[dict]:
-    """Train the K ``trials`` (dicts of hyperparameters) at once; each logs to ``workdir/trial_NNN``."""
+    """Train the K ``trials`` (dicts of hyperparameters) at once; each logs to ``workdir/trial_NNN``.
+
+    The loop is the trainer's (``lectarch.train.loop.run_loop``): the same step boundaries, lean and
+    logging steps, evaluation and metric rows, with the trial axis as its parameter.
+    """
     if not trials:
         raise ConfigError("no trials to train")
     workdir = pathlib.Path(workdir).absolute()
     seeds = [int(hp.get("seed", cfg.seed)) for hp in trials]
-    dataset = build_dataset(cfg)
+    dataset = build_dataset(cfg)  # evaluation is on the config's own dataset, as before for every trial
     graphdef, state_K, tx = init_trials(cfg, trials, dataset.spec)
     objective = build_objective(cfg)
-    train_K = make_vmapped_step(graphdef, tx, objective, batch_per_trial=len(set(seeds)) > 1)
+    steps = make_vmapped_steps(cfg, graphdef, tx, objective, batch_per_trial=len(set(seeds)) > 1)
     eval_K = make_vmapped_eval(graphdef, objective)
     writers = []
     for k, hp in enumerate(trials):
@@ -153,28 +170,26 @@ def train_vmapped(cfg: ml_collections.ConfigDict, trials: list[dict], workdir: s
         (d / "config.json").write_text(trial_config(cfg, hp).to_json(indent=2) + "\n")
         (d / "hyperparameters.json").write_text(json.dumps(hp, indent=2) + "\n")
         writers.append(MetricsWriter(d))
-    batches, last_eval = _batches(cfg, trials, seeds), [{} for _ in trials]
-    for step in range(1, cfg.num_steps + 1):
-        lr_K = effective_learning_rate(cfg, state_K)
-        state_K, metrics_K = train_K(state_K, next(batches))
-        log = step % cfg.log_every == 0 or step == cfg.num_steps
-        do_eval = step % cfg.eval_every == 0 or step == cfg.num_steps
-        if log:
-            m = jax.device_get(dict(metrics_K, learning_rate=lr_K))
-            for k, w in enumerate(writers):
-                w.write(step, "train", {name: float(v[k]) for name, v in m.items() if name != "nonfinite_step"})
-        if do_eval:
-            last_eval = evaluate_K(eval_K, state_K, dataset, cfg.eval_batch_size)
-            for w, e in zip(writers, last_eval):
-                w.write(step, "eval", e)
-    for w in writers:
-        w.close()
+    last_eval = [{} for _ in trials]
+
+    def on_eval(step: int, state_K) -> None:
+        metrics = evaluate(eval_K, None, state_K, dataset, cfg.eval_batch_size, place=lambda b: b)
+        write_rows(writers, step, "eval", metrics)
+        last_eval[:] = per_trial(metrics, len(trials))
+
+    try:
+        end = run_loop(cfg, state_K, 0, _batches(cfg, seeds, dataset), steps, writers=writers,
+                       on_eval=on_eval)
+    finally:
+        for w in writers:
+            w.close()
+    state_K = end.state
     nonfinite = np.asarray(jax.device_get(state_K.nonfinite_step))
-    return [{"trial": k, "hyperparameters": hp, "workdir": workdir / f"trial_{k:03d}", "step": cfg.num_steps,
+    return [{"trial": k, "hyperparameters": hp, "workdir": workdir / f"trial_{k:03d}", "step": end.step,
              "status": "nonfinite" if nonfinite[k] >= 0 else "finished", "last_eval": last_eval[k],
              "state": jax.tree.map(lambda x, k=k: x[k], state_K)}
             for k, hp in enumerate(trials)]
 
 
-__all__ = ["HYPERPARAMETERS", "effective_learning_rate", "evaluate_K", "init_trials", "make_vmapped_eval",
-           "make_vmapped_step", "train_vmapped", "trial_config", "trial_optimizer"]
+__all__ = ["HYPERPARAMETERS", "effective_learning_rate", "init_trials", "make_vmapped_eval", "make_vmapped_steps",
+           "per_trial", "train_vmapped", "trial_config", "trial_optimizer"]

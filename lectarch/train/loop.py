@@ -1,8 +1,10 @@
 """The training loop: the edge where jit, sharding, data, checkpoints, logging and signals meet.
 
-``train(cfg, workdir)`` resumes from the workdir's latest good checkpoint, if any, and is
+``train(run, workdir)`` resumes from the workdir's latest good checkpoint, if any, and is
 bit-identical to a run that was never interrupted: the data position is the step, per-step
 randomness is ``fold_in(key(seed), step)``, and the compiled step is the same program.
+``run_loop`` is the loop itself, shared with the vmapped sweep (``lectarch.sweep.vmapped``): the
+same step boundaries, evaluation schedule and metric rows, with a trial axis as a parameter.
 """
 
 import contextlib
@@ -16,23 +18,22 @@ from collections.abc import Callable
 
 import jax
 import ml_collections
-from flax import nnx
 import numpy as np
+from flax import nnx
 
-from lectarch.config import ConfigError
 from lectarch.data import pipeline
-from lectarch.experiment import build_objective
 from lectarch.models.capabilities import DecodeMetrics, Pictures
-from lectarch.train import memory, restore, sharding
+from lectarch.train import sharding
 from lectarch.train.checkpoint import Checkpointer, CheckpointSaveError
 from lectarch.train.evaluate import eval_sums, means
 from lectarch.train.metrics import MetricsWriter
 from lectarch.train.profile import StepProfiler
 from lectarch.train.progress import make_progress
+from lectarch.train.run import Run
 from lectarch.train.run_config import CONFIG_FILE, check_resume
 from lectarch.train.run_record import read_record, write_record
 from lectarch.train.state import count_params, merge
-from lectarch.train.step import make_eval_step, make_train_step
+from lectarch.train.step import STEP_KINDS
 from lectarch.train.workdir import RunLock, atomic_write_text, prepare
 
 EXIT_OK, EXIT_CONFIG, EXIT_NONFINITE, EXIT_SAVE = 0, 2, 3, 4
@@ -55,7 +56,7 @@ class Result:
 
 
 class _StopRequest:
-    """SIGTERM/SIGINT set a flag; the loop saves a checkpoint and returns at the next step."""
+    """SIGTERM/SIGINT set a flag; the loop saves a checkpoint and returns at the next step boundary."""
 
     def __init__(self):
         self.signal_name = None
@@ -72,19 +73,105 @@ class _StopRequest:
     def _handle(self, signum, frame):
         self.signal_name = signal.Signals(signum).name
 
+    def requested(self, step: int) -> bool:
+        """True when the run must stop before the step after ``step``."""
+        return self.signal_name is not None
+
     def __exit__(self, *exc):
         for sig, old in self._old.items():
             signal.signal(sig, old)
 
 
-def _is_boundary(step: int, every: int, last: int) -> bool:
-    return step % every == 0 or step == last
+@dataclasses.dataclass(frozen=True)
+class Boundary:
+    """What happens after a step besides the update: the same rule for a run and for vmapped trials."""
+
+    log: bool
+    eval: bool
+    checkpoint: bool
+
+    @property
+    def any(self) -> bool:
+        """A boundary step runs the logging step and syncs with the host; the others run the lean step."""
+        return self.log or self.eval or self.checkpoint
 
 
-def evaluate(eval_step, mesh, state, dataset, batch_size: int) -> dict:
+def boundary(cfg: ml_collections.ConfigDict, step: int) -> Boundary:
+    """The boundary after ``step`` (1-based: the number of updates done), from ``*_every`` and ``num_steps``."""
+    at = lambda every: step % every == 0 or step == cfg.num_steps  # noqa: E731
+    return Boundary(log=at(cfg.log_every), eval=at(cfg.eval_every), checkpoint=at(cfg.checkpoint_every))
+
+
+def write_rows(writers: list[MetricsWriter], step: int, split: str, metrics: dict) -> None:
+    """One row per writer: the metrics of a run (one writer), or row ``k`` of each leading trial axis."""
+    metrics = {k: v for k, v in metrics.items() if k != "nonfinite_step"}
+    if len(writers) == 1 and all(np.ndim(v) == 0 for v in metrics.values()):
+        writers[0].write(step, split, {k: float(v) for k, v in metrics.items()})
+        return
+    for k, w in enumerate(writers):
+        w.write(step, split, {name: float(v[k]) if np.ndim(v) else float(v) for name, v in metrics.items()})
+
+
+def evaluate(eval_step, mesh, state, dataset, batch_size: int, place=None) -> dict:
+    """Eval metric means over the whole eval split (per trial when ``eval_step`` has a trial axis)."""
     batches = pipeline.eval_batches(dataset, batch_size=batch_size, process_index=jax.process_index(),
                                     process_count=jax.process_count())
-    return means(*eval_sums(eval_step, state, (sharding.global_batch(mesh, b) for b in batches)))
+    place = place or (lambda b: sharding.global_batch(mesh, b))
+    return means(*eval_sums(eval_step, state, (place(b) for b in batches)))
+
+
+@dataclasses.dataclass
+class LoopEnd:
+    state: object
+    step: int
+    status: str  # "finished" | "interrupted" | "nonfinite"
+    nonfinite_step: int = -1  # the first bad step (1-based) when status is "nonfinite"
+
+
+def run_loop(cfg: ml_collections.ConfigDict, state, start: int, batches, steps: dict[str, Callable], *,
+             writers: list[MetricsWriter], on_eval: Callable[[int, object], None],
+             on_checkpoint: Callable[[int, object], None] | None = None, on_sync: Callable[[], None] | None = None,
+             stop=None, progress=None, profiler=None) -> LoopEnd:
+    """The one training loop, from step ``start`` to ``cfg.num_steps``, for a run or for vmapped trials.
+
+    ``steps``: the compiled ``"lean"`` and ``"logging"`` steps (``lectarch.train.step.STEP_KINDS``);
+    ``on_eval(step, state)`` evaluates and writes; ``on_checkpoint(step, state)`` saves; ``on_sync()``
+    runs at each host sync (the checkpointer's poll). The host syncs only at boundaries. A leading trial
+    axis in the metrics writes row ``k`` to ``writers[k]``; the loop stops as non-finite when every
+    trial is.
+    """
+    step, t_log, s_log = start, time.time(), start
+    while step < cfg.num_steps:
+        if stop is not None and stop.requested(step):
+            return LoopEnd(state, step, "interrupted")
+        if profiler:
+            profiler.before(step)
+        step += 1
+        at = boundary(cfg, step)
+        state, metrics = steps["logging" if at.any else "lean"](state, next(batches))
+        if profiler:
+            profiler.after(step, (state, metrics))
+        if progress is not None:
+            progress.update(1)
+        if not at.any:
+            continue
+        m = jax.device_get(metrics)  # the only host sync: at log, eval and checkpoint steps
+        if on_sync is not None:
+            on_sync()
+        bad = np.asarray(m["nonfinite_step"])
+        if np.all(bad >= 0):
+            return LoopEnd(state, step, "nonfinite", int(np.min(bad)) + 1)
+        if at.log:
+            now = time.time()
+            write_rows(writers, step, "train", dict(m, steps_per_sec=(step - s_log) / max(now - t_log, 1e-9)))
+            if progress is not None and np.ndim(m["loss"]) == 0:
+                progress.set_postfix(loss=f"{float(m['loss']):.4g}", refresh=False)
+            t_log, s_log = now, step
+        if at.eval:
+            on_eval(step, state)
+        if at.checkpoint and on_checkpoint is not None:
+            on_checkpoint(step, state)
+    return LoopEnd(state, step, "finished")
 
 
 def _better(new: dict, best: dict) -> bool:
@@ -117,9 +204,9 @@ def _write_pictures(cfg, model_type: type, host_model: Callable[[], nnx.Module],
     return [p for name, img in images.items() if (p := writer.image(step, name, img)) is not None]
 
 
-def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume_command: str = "",
+def train(run: Run, workdir: str | pathlib.Path, *, resume_command: str = "",
           on_eval: Callable[[int, dict], None] | None = None) -> Result:
-    """Train (or resume) the experiment ``cfg`` in ``workdir``.
+    """Train (or resume) ``run`` (``lectarch.experiment.build_run``) in ``workdir``.
 
     ``on_eval(step, eval_metrics)``, if given, runs after each evaluation (a sweep reports to its
     trial there); an exception it raises (e.g. ``optuna.TrialPruned``) stops the run after the
@@ -129,40 +216,19 @@ def train(cfg: ml_collections.ConfigDict, workdir: str | pathlib.Path, *, resume
     workdir = prepare(workdir)
     # One lock per run: process 0 holds it (the other processes of a multi-host run share the workdir).
     with RunLock(workdir) if jax.process_index() == 0 else contextlib.nullcontext():
-        check_resume(workdir, cfg)
-        return _train_locked(cfg, workdir, resume_command=resume_command, on_eval=on_eval)
+        check_resume(workdir, run.cfg)
+        return _train_locked(run, workdir, resume_command=resume_command, on_eval=on_eval)
 
 
-def _check_step_fits(cfg, mesh, dataset, train_step, state) -> None:
-    """A batch larger than the training split, or a step that cannot fit in memory, is a config error."""
-    if cfg.batch_size > len(dataset.train):
-        raise ConfigError(f"config.batch_size={cfg.batch_size} is out of range: the training split has only "
-                          f"{len(dataset.train)} examples")
-    element = pipeline.train_stream(dataset, cfg.seed)[0]
-    batch = jax.tree.map(lambda x: jax.ShapeDtypeStruct((cfg.batch_size, *np.shape(x)), np.asarray(x).dtype,
-                                                        sharding=sharding.batch_sharding(mesh)), element)
-    compiled = train_step.lower(state, batch).compile()
-    memory.check_step_memory(compiled, mesh, memory.size_keys(cfg))
-
-
-def _train_locked(cfg: ml_collections.ConfigDict, workdir: pathlib.Path, *, resume_command: str,
+def _train_locked(run: Run, workdir: pathlib.Path, *, resume_command: str,
                   on_eval: Callable[[int, dict], None] | None) -> Result:
     t0 = time.time()
-
-    run = restore.build(cfg)
-    mesh, dataset, graphdef, state = run.mesh, run.dataset, run.graphdef, run.state
+    cfg, mesh, dataset, graphdef, state = run.cfg, run.mesh, run.dataset, run.graphdef, run.state
     num_params = count_params(state)
     model_type = type(merge(graphdef, state))  # what the eval hooks may use (lectarch.models.capabilities)
-    objective = build_objective(cfg)
-    # logged, evaluated and checkpointed steps check the loss and every updated parameter, so a saved
-    # state is always finite; the lean steps between them skip the gradient norms and check what
-    # config.nonfinite_check says. On finite steps both update the state alike, bit for bit.
-    train_step = sharding.jit_train_step(mesh, make_train_step(graphdef, run.tx, objective,
-                                                               cfg.get("log_grad_norms", False), nonfinite_check="params"))
-    lean_step = sharding.jit_train_step(mesh, make_train_step(graphdef, run.tx, objective, lean=True,
-                                                              nonfinite_check=cfg.get("nonfinite_check", "params")))
-    eval_step = sharding.jit_eval_step(mesh, make_eval_step(graphdef, objective))
-    _check_step_fits(cfg, mesh, dataset, train_step, state)
+    # compiled once and checked against the device's memory before anything runs; these run below
+    steps = {kind: run.compiled_step(kind) for kind in STEP_KINDS}
+    eval_step = run.compiled_eval()
 
     ckpt = Checkpointer(workdir / "checkpoints", keep=cfg.get("max_to_keep", 3))
     start = 0
@@ -180,68 +246,45 @@ def _train_locked(cfg: ml_collections.ConfigDict, workdir: pathlib.Path, *, resu
     if jax.process_index() == 0:
         atomic_write_text(workdir / CONFIG_FILE, cfg.to_json(indent=2) + "\n")
 
-    batches = pipeline.train_batches(dataset, batch_size=cfg.batch_size, seed=cfg.seed, start_step=start,
-                                     process_index=jax.process_index(), process_count=jax.process_count(),
-                                     num_workers=cfg.get("data_workers", 0))
-    best, last_eval, status, message = (record or {}).get("best_eval", {}), {}, "finished", ""
+    local = pipeline.train_batches(dataset, batch_size=cfg.batch_size, seed=cfg.seed, start_step=start,
+                                   process_index=jax.process_index(), process_count=jax.process_count(),
+                                   num_workers=cfg.get("data_workers", 0))
+    batches = (sharding.global_batch(mesh, b) for b in local)
+    evals = {"best": (record or {}).get("best_eval", {}), "last": {}}
     t0 -= (record or {}).get("wall_time", 0.0)  # a resumed run's wall time includes the time before
     progress = make_progress(cfg.num_steps, start, enabled=cfg.get("progress", True) and jax.process_index() == 0,
                              every_s=cfg.get("progress_every_s", 30.0))
     profiler = StepProfiler(workdir / "profile", cfg.profile.start, cfg.profile.steps,
                             active=jax.process_index() == 0) if "profile" in cfg else None
-    step, t_log, s_log = start, time.time(), start
+
+    def evaluate_and_report(step: int, state) -> None:
+        last = evaluate(eval_step, mesh, state, dataset, cfg.eval_batch_size)
+        host_model = _host_model(graphdef, state)
+        last.update(_decode_metrics(cfg, model_type, host_model, dataset))
+        last.update({f"baseline_{k}": v for k, v in dataset.baseline.items()})
+        writer.write(step, "eval", last)
+        evals["last"] = last
+        evals["best"] = dict(last, step=step) if _better(last, evals["best"]) else evals["best"]
+        _write_pictures(cfg, model_type, host_model, dataset, writer, step)
+        if on_eval is not None:
+            on_eval(step, dict(last))  # may raise (e.g. a pruned sweep trial)
+
+    status, message, step = "finished", "", start
     try:
         with _StopRequest() as stop:
-            while step < cfg.num_steps:
-                if stop.signal_name:
-                    ckpt.save(step, state, {"next_step": step})  # no-op if this step is saved already
-                    ckpt.wait()
-                    status = "interrupted"
-                    message = (f"{stop.signal_name} received: saved a checkpoint at step {step}. "
-                               f"Resume with the same command{': ' + resume_command if resume_command else ''}")
-                    break
-                if profiler:
-                    profiler.before(step)
-                step += 1
-                log = _is_boundary(step, cfg.log_every, cfg.num_steps)
-                do_eval = _is_boundary(step, cfg.eval_every, cfg.num_steps)
-                do_ckpt = _is_boundary(step, cfg.checkpoint_every, cfg.num_steps)
-                step_fn = train_step if (log or do_eval or do_ckpt) else lean_step
-                state, metrics = step_fn(state, sharding.global_batch(mesh, next(batches)))
-                if profiler:
-                    profiler.after(step, (state, metrics))
-                progress.update(1)
-                if not (log or do_eval or do_ckpt):
-                    continue
-                m = jax.device_get(metrics)  # the only host sync: at log, eval and checkpoint steps
-                ckpt.poll()  # a failed or hung asynchronous save is reported here
-                if int(m["nonfinite_step"]) >= 0:
-                    bad = int(m["nonfinite_step"]) + 1
-                    status = "nonfinite"
-                    verified = ckpt.verified_steps()
-                    kept = (f"The last checkpoint that verified (step {verified[-1]}) is kept in {ckpt.directory}"
-                            if verified else "No checkpoint has been saved yet")
-                    message = f"non-finite loss or gradient at step {bad}: stopped. {kept}"
-                    break
-                if log:
-                    now = time.time()
-                    scalars = {k: float(v) for k, v in m.items() if k != "nonfinite_step"}
-                    scalars["steps_per_sec"] = (step - s_log) / max(now - t_log, 1e-9)
-                    writer.write(step, "train", scalars)
-                    progress.set_postfix(loss=f"{scalars['loss']:.4g}", refresh=False)
-                    t_log, s_log = now, step
-                if do_eval:
-                    last_eval = evaluate(eval_step, mesh, state, dataset, cfg.eval_batch_size)
-                    host_model = _host_model(graphdef, state)
-                    last_eval.update(_decode_metrics(cfg, model_type, host_model, dataset))
-                    last_eval.update({f"baseline_{k}": v for k, v in dataset.baseline.items()})
-                    writer.write(step, "eval", last_eval)
-                    best = dict(last_eval, step=step) if _better(last_eval, best) else best
-                    _write_pictures(cfg, model_type, host_model, dataset, writer, step)
-                    if on_eval is not None:
-                        on_eval(step, dict(last_eval))  # may raise (e.g. a pruned sweep trial)
-                if do_ckpt:
-                    ckpt.save(step, state, {"next_step": step})
+            end = run_loop(cfg, state, start, batches, steps, writers=[writer], on_eval=evaluate_and_report,
+                           on_checkpoint=lambda s, st: ckpt.save(s, st, {"next_step": s}), on_sync=ckpt.poll,
+                           stop=stop, progress=progress, profiler=profiler)
+            state, step, status = end.state, end.step, end.status
+            if status == "interrupted":
+                ckpt.save(step, state, {"next_step": step})  # no-op if this step is saved already
+                message = (f"{stop.signal_name} received: saved a checkpoint at step {step}. "
+                           f"Resume with the same command{': ' + resume_command if resume_command else ''}")
+            elif status == "nonfinite":
+                verified = ckpt.verified_steps()
+                kept = (f"The last checkpoint that verified (step {verified[-1]}) is kept in {ckpt.directory}"
+                        if verified else "No checkpoint has been saved yet")
+                message = f"non-finite loss or gradient at step {end.nonfinite_step}: stopped. {kept}"
             ckpt.wait()
     except CheckpointSaveError as e:
         status, message = "save_failed", f"error: {e}. Earlier checkpoints are kept; free the cause and rerun to resume"
@@ -254,6 +297,7 @@ def _train_locked(cfg: ml_collections.ConfigDict, workdir: pathlib.Path, *, resu
         except CheckpointSaveError as e:
             status, message = "save_failed", f"error: {e}. Earlier checkpoints are kept; free the cause and rerun to resume"
         writer.close()
+    best, last_eval = evals["best"], evals["last"]
     result = Result(status=status, step=step, best_eval=best, last_eval=last_eval, wall_time=time.time() - t0,
                     workdir=workdir, num_params=num_params, message=message)
     if jax.process_index() == 0 and status != "nonfinite":
@@ -294,4 +338,5 @@ def summary(result: Result) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["EXIT_CONFIG", "EXIT_NONFINITE", "EXIT_OK", "EXIT_SAVE", "Result", "evaluate", "summary", "train"]
+__all__ = ["EXIT_CONFIG", "EXIT_NONFINITE", "EXIT_OK", "EXIT_SAVE", "Boundary", "LoopEnd", "Result", "boundary",
+           "evaluate", "run_loop", "summary", "train", "write_rows"]

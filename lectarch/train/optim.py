@@ -8,6 +8,7 @@ scalar of the same ``chain``, so each trial carries its own numbers in its state
 
 import functools
 
+import jax
 import jax.numpy as jnp
 import ml_collections
 import optax
@@ -68,13 +69,28 @@ def _on(x: float) -> float | None:
     return x if x > 0 else None
 
 
+def standard_promotion(tx: optax.GradientTransformation) -> optax.GradientTransformation:
+    """``tx`` with its ``init`` and ``update`` traced under JAX's standard dtype promotion: optax's
+    schedules and bias corrections mix Python floats with int32 step counts, which the strict
+    promotion of lectarch's tests (tests/conftest.py) refuses. Same state, same numbers."""
+    def init(params):
+        with jax.numpy_dtype_promotion("standard"):
+            return tx.init(params)
+
+    def update(updates, state, params=None):
+        with jax.numpy_dtype_promotion("standard"):
+            return tx.update(updates, state, params)
+
+    return optax.GradientTransformation(init, update)
+
+
 def optimizer(cfg: ml_collections.ConfigDict) -> optax.GradientTransformation:
     """``chain`` with the config's parts (0 turns a clip or the decay off) at the scheduled rate."""
     o = cfg.optimizer
     make = functools.partial(chain, o, weight_decay=o.weight_decay if o.name == "adamw" else _on(o.weight_decay),
                              global_norm=_on(cfg.clip.global_norm), elementwise=_on(cfg.clip.elementwise))
-    return optax.inject_hyperparams(make, static_args=("weight_decay", "global_norm", "elementwise"))(
-        learning_rate=schedule(cfg))
+    return standard_promotion(optax.inject_hyperparams(make, static_args=("weight_decay", "global_norm", "elementwise"))(
+        learning_rate=schedule(cfg)))
 
 
 def current_learning_rate(opt_state) -> "jax.Array":  # noqa: F821

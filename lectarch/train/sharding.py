@@ -15,7 +15,7 @@ from jax.sharding import PartitionSpec as P
 
 from lectarch.train.objectives import Objective
 from lectarch.train.state import TrainState
-from lectarch.train.step import Step, apply_gradients, make_loss_fn, step_key
+from lectarch.train.step import Step, StepOptions, apply_gradients, make_loss_fn, step_key
 
 DATA = "data"
 
@@ -65,7 +65,7 @@ def jit_eval_step(mesh: Mesh, eval_step):
 
 
 def shard_map_train_step(mesh: Mesh, graphdef: nnx.GraphDef, tx: optax.GradientTransformation,
-                         objective: Objective) -> Step:
+                         objective: Objective, options: StepOptions) -> Step:
     """The train step as per-device code: local gradients, then a weighted mean over ``data``."""
     loss_fn = make_loss_fn(graphdef, objective)
 
@@ -76,7 +76,7 @@ def shard_map_train_step(mesh: Mesh, graphdef: nnx.GraphDef, tx: optax.GradientT
         share = weight / jax.lax.psum(weight, DATA)  # this device's part of the global mean
         grads = jax.lax.psum(jax.tree.map(lambda g: g * share, grads), DATA)
         metrics = {k: jax.lax.psum(v * share, DATA) for k, v in metrics.items()}
-        return apply_gradients(tx, state, grads, metrics)
+        return apply_gradients(tx, state, grads, metrics, options)
 
     # check_vma=False: gradients of the replicated parameters stay per-device, so the all-reduce
     # is the explicit psum above (with check_vma=True, JAX would already sum them in the transpose).

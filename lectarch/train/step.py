@@ -1,17 +1,19 @@
-"""The pure train and eval steps: ``(state, batch) -> (state, metrics)``.
+"""The pure train and eval steps: ``(state, batch) -> (state, metrics)``, built in one place.
 
 Nothing here touches devices, files or clocks, so ``jax.make_jaxpr(train_step)(state, batch)``
 prints exactly what XLA will run. ``lectarch.train.sharding`` jits these over a device mesh.
 """
 
+import dataclasses
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import optax
 from flax import nnx
 
-from lectarch.config.defaults import NONFINITE_CHECKS
+from lectarch.config.defaults import NONFINITE_CHECK_DEFAULT, NONFINITE_CHECKS
 from lectarch.train.objectives import Objective
 from lectarch.train.optim import current_learning_rate
 from lectarch.train.state import TrainState
@@ -52,27 +54,60 @@ def all_finite(tree) -> jax.Array:
     return jnp.stack(leaves).all() if leaves else jnp.array(True)
 
 
+@dataclasses.dataclass(frozen=True)
+class StepOptions:
+    """What a train step does besides the update; ``step_options(cfg, kind)`` is the one place it is built.
+
+    - ``nonfinite_check``: what freezes the state at a bad step (``apply_gradients``);
+    - ``log_grad_norms``: per-parameter-group gradient norms in the metrics;
+    - ``lean``: leave the global gradient norm out of the metrics (the same new state, one pass less).
+    """
+
+    nonfinite_check: str
+    log_grad_norms: bool
+    lean: bool
+
+    def __post_init__(self):
+        if self.nonfinite_check not in NONFINITE_CHECKS:
+            raise ValueError(f"nonfinite_check must be one of {NONFINITE_CHECKS}, got {self.nonfinite_check!r}")
+
+
+# "lean": the step between boundaries, whose metrics nobody reads (the step that runs most);
+# "logging": the step at log, eval and checkpoint boundaries.
+STEP_KINDS = ("lean", "logging")
+
+
+def step_options(cfg: ml_collections.ConfigDict, kind: str = "lean") -> StepOptions:
+    """The options of the ``kind`` step of ``cfg``'s run, as the trainer, inspection, sweeps and bench use them.
+
+    A logging step checks the loss and every updated parameter, so a state that is logged, evaluated or
+    saved is always finite; a lean step checks what ``config.nonfinite_check`` says. On finite steps both
+    update the state alike, bit for bit.
+    """
+    if kind == "lean":
+        return StepOptions(nonfinite_check=cfg.get("nonfinite_check", NONFINITE_CHECK_DEFAULT),
+                           log_grad_norms=False, lean=True)
+    if kind == "logging":
+        return StepOptions(nonfinite_check="params", log_grad_norms=bool(cfg.get("log_grad_norms", False)),
+                           lean=False)
+    raise ValueError(f"step kind must be one of {STEP_KINDS}, got {kind!r}")
+
+
 def apply_gradients(tx: optax.GradientTransformation, state: TrainState, grads, metrics: dict,
-                    log_grad_norms: bool = False, lean: bool = False,
-                    nonfinite_check: str = "params") -> tuple[TrainState, dict]:
+                    options: StepOptions) -> tuple[TrainState, dict]:
     """One optimiser update; a non-finite loss or update freezes the state from that step on.
 
     ``nonfinite_check="params"``: finiteness is judged on the loss and the updated parameters (a
     non-finite gradient makes them non-finite; the optimiser state is not checked: some hold a
     legitimate inf, such as a best loss so far). ``"loss"``: on the loss only, so the update stays
-    one fused pass ``where(good, p + u, p)`` per parameter, with no reduction over all of them (on a
-    CPU that pass decides whether XLA can fuse the weight gradient into the update: ~11% of an
-    AlexNet step, docs/benchmarks.md); a NaN that reaches only the gradient enters the parameters
-    and freezes the state one step later, at the first loss it makes non-finite. On finite steps
-    both give the same state, bit for bit; and a ``lean`` step, which skips the global gradient norm
-    (a full pass over every gradient, ~5-14% of a CPU step), updates the state exactly as the full one.
+    one fused pass ``where(good, p + u, p)`` per parameter, with no reduction over all of them; a NaN
+    that reaches only the gradient enters the parameters and freezes the state one step later, at
+    the first loss it makes non-finite. On finite steps both give the same state, bit for bit.
     """
-    if nonfinite_check not in NONFINITE_CHECKS:
-        raise ValueError(f"nonfinite_check must be one of {NONFINITE_CHECKS}, got {nonfinite_check!r}")
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     finite = jnp.isfinite(metrics["loss"]) & (state.nonfinite_step < 0)
     keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(finite, a, b), new, old)  # noqa: E731
-    if nonfinite_check == "params":
+    if options.nonfinite_check == "params":
         params = optax.apply_updates(state.params, updates)
         finite = finite & all_finite(params)
         params = keep(params, state.params)
@@ -82,23 +117,23 @@ def apply_gradients(tx: optax.GradientTransformation, state: TrainState, grads, 
     new_state = state.replace(step=state.step + 1, params=params,
                               opt_state=keep(opt_state, state.opt_state), nonfinite_step=nonfinite_step)
     metrics = dict(metrics, learning_rate=current_learning_rate(opt_state), nonfinite_step=nonfinite_step)
-    if not lean:
+    if not options.lean:
         metrics["grad_norm"] = optax.tree.norm(grads)
-        if log_grad_norms:
+        if options.log_grad_norms:
             metrics.update(group_norms(grads))
     return new_state, metrics
 
 
 def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation, objective: Objective,
-                    log_grad_norms: bool = False, lean: bool = False, nonfinite_check: str = "params") -> Step:
-    """The train step; ``lean=True`` leaves the gradient norms out of the metrics (same new state);
-    ``nonfinite_check``: what freezes the state at a bad step (``apply_gradients``)."""
+                    options: StepOptions) -> Step:
+    """The train step ``(state, batch) -> (state, metrics)``: the one builder of every train step
+    (trainer, inspection, vmapped sweeps, bench); ``options`` from ``step_options(cfg, kind)``."""
     loss_fn = make_loss_fn(graphdef, objective)
 
     def train_step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
         (_, (metrics, _)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             state.params, state.rest, batch, step_key(state))
-        return apply_gradients(tx, state, grads, metrics, log_grad_norms, lean, nonfinite_check)
+        return apply_gradients(tx, state, grads, metrics, options)
 
     return train_step
 

@@ -14,7 +14,7 @@ from lectarch.train.metrics import read_metrics
 from lectarch.train.objectives import classification
 from lectarch.train.optim import optimizer
 from lectarch.train.state import init_state
-from lectarch.train.step import make_train_step
+from lectarch.train.step import make_train_step, step_options
 from tests.helpers import config
 
 STEPS = 6
@@ -41,7 +41,7 @@ def _alone(cfg, hp):
         state = state.replace(params=params, opt_state=tx.init(params))
     assert c.objective == "classification" and c.label_smoothing == 0.1
     smoothed = lambda outputs, batch: classification(outputs, batch, label_smoothing=0.1)  # noqa: E731
-    step = jax.jit(make_train_step(graphdef, tx, smoothed))
+    step = jax.jit(make_train_step(graphdef, tx, smoothed, step_options(cfg, "logging")))
     losses = []
     for s in range(STEPS):
         state, m = step(state, pipeline.train_batch_at(dataset, batch_size=c.batch_size, seed=c.seed, step=s))

@@ -4,6 +4,7 @@ import sys
 
 import jax
 
+from lectarch.experiment import train
 from lectarch.train import loop
 from lectarch.train.state import TrainState
 from tests.helpers import config
@@ -23,7 +24,7 @@ def test_each_eval_copies_the_state_to_the_host_once_for_decoding_and_pictures(t
         return device_get(x)
 
     monkeypatch.setattr(jax, "device_get", counting_device_get)
-    result = loop.train(cfg, tmp_path)
+    result = train(cfg, tmp_path)
     assert result.status == "finished"
     assert "sequence_accuracy" in result.last_eval  # the DecodeMetrics capability ran at each eval
     assert sorted(p.name for p in (tmp_path / "pictures").glob("attention_cross_layer0*")) != []  # so did Pictures

@@ -11,7 +11,7 @@ import numpy as np
 from lectarch.data import build_dataset, pipeline
 from lectarch.train.objectives import classification
 from lectarch.train.state import init_state
-from lectarch.train.step import make_train_step
+from lectarch.train.step import make_train_step, step_options
 from tests.helpers import config
 
 # Everything that decides the numbers, spelled out so a change of the experiment's defaults shows here.
@@ -24,7 +24,7 @@ def test_five_steps_of_a_small_mlp_give_the_recorded_losses():
     cfg = config("mlp_digits", *PINNED)
     ds = build_dataset(cfg)
     graphdef, state, tx = init_state(cfg, ds.spec)
-    step = jax.jit(make_train_step(graphdef, tx, classification))
+    step = jax.jit(make_train_step(graphdef, tx, classification, step_options(cfg, "logging")))
     losses = []
     for s in range(len(RECORDED_LOSSES)):
         state, m = step(state, pipeline.train_batch_at(ds, batch_size=cfg.batch_size, seed=cfg.seed, step=s))

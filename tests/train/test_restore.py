@@ -8,9 +8,10 @@ from lectarch.cli import main
 from lectarch.config import ConfigError
 from lectarch.experiment import build_objective
 from lectarch.train import sharding
-from lectarch.train.loop import evaluate, train
+from lectarch.experiment import train
+from lectarch.train.loop import evaluate
 from lectarch.train.metrics import read_metrics
-from lectarch.train.restore import open_run
+from lectarch.experiment import open_run
 from lectarch.train.step import make_eval_step
 from tests.helpers import config
 

@@ -8,7 +8,7 @@ from lectarch.train import sharding
 from lectarch.train.objectives import classification
 from lectarch.train.optim import optimizer, schedule
 from lectarch.train.state import init_state
-from lectarch.train.step import apply_gradients, make_train_step
+from lectarch.train.step import StepOptions, apply_gradients, make_train_step, step_options
 from tests.helpers import config
 
 
@@ -31,7 +31,7 @@ def _losses(mesh, step_fn, state, ds, cfg, n=6):
 
 def test_train_step_is_pure_and_its_jaxpr_prints():
     cfg, ds, graphdef, state, tx = _setup()
-    step = make_train_step(graphdef, tx, classification)
+    step = make_train_step(graphdef, tx, classification, step_options(cfg, "logging"))
     batch = pipeline.train_batch_at(ds, batch_size=8, seed=0, step=0)
     jaxpr = jax.make_jaxpr(step)(state, batch)
     assert jaxpr.effects == set()  # no callback, print or I/O inside the step (a jax.debug.print would show here)
@@ -44,7 +44,7 @@ def test_train_step_is_pure_and_its_jaxpr_prints():
 def test_one_and_eight_devices_give_the_same_losses():
     assert len(jax.devices()) == 8
     cfg, ds, graphdef, state, tx = _setup()
-    step = make_train_step(graphdef, tx, classification)
+    step = make_train_step(graphdef, tx, classification, step_options(cfg, "logging"))
     one, _ = _losses(sharding.make_mesh(1), sharding.jit_train_step(sharding.make_mesh(1), step), state, ds, cfg)
     mesh8 = sharding.make_mesh(8)
     eight, s8 = _losses(mesh8, sharding.jit_train_step(mesh8, step), state, ds, cfg)
@@ -57,9 +57,9 @@ def test_shard_map_step_equals_jit_step():
     # (Adam divides tiny gradient entries by their own tiny RMS and magnifies it).
     cfg, ds, graphdef, state, tx = _setup("optimizer.name=momentum", "learning_rate=0.05")
     mesh = sharding.make_mesh(8)
-    jit_losses, jit_state = _losses(mesh, sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification)),
+    jit_losses, jit_state = _losses(mesh, sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification, step_options(cfg, "logging"))),
                                     state, ds, cfg)
-    sm_losses, sm_state = _losses(mesh, sharding.shard_map_train_step(mesh, graphdef, tx, classification), state, ds, cfg)
+    sm_losses, sm_state = _losses(mesh, sharding.shard_map_train_step(mesh, graphdef, tx, classification, step_options(cfg, "logging")), state, ds, cfg)
     np.testing.assert_allclose(jit_losses, sm_losses, rtol=1e-5)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), jit_state.params, sm_state.params)
 
@@ -68,7 +68,7 @@ def test_shard_map_step_equals_jit_step():
                                       ("adamw", 0.01)])
 def test_every_optimizer_lowers_the_loss(name, lr):
     cfg, ds, graphdef, state, tx = _setup(f"optimizer.name={name}", f"learning_rate={lr}", "optimizer.weight_decay=0.01")
-    step = jax.jit(make_train_step(graphdef, tx, classification))
+    step = jax.jit(make_train_step(graphdef, tx, classification, step_options(cfg, "logging")))
     batch = pipeline.train_batch_at(ds, batch_size=64, seed=0, step=0)
     losses = []
     for _ in range(10):
@@ -103,7 +103,7 @@ def test_clipping_global_norm_and_elementwise():
 def test_nonfinite_loss_freezes_the_state_and_names_the_step():
     cfg, ds, graphdef, state, tx = _setup("optimizer.name=sgd")
     mesh = sharding.make_mesh(1)
-    step = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification))
+    step = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification, step_options(cfg, "logging")))
     state = sharding.place_state(mesh, state)
     good = pipeline.train_batch_at(ds, batch_size=64, seed=0, step=0)
     bad = dict(good, inputs=np.where(np.arange(64)[:, None] == 3, np.nan, good["inputs"]).astype(np.float32))
@@ -121,8 +121,8 @@ def test_lean_step_updates_the_state_exactly_as_the_full_step(opt):
     """The loop runs the lean step (no gradient norm) between logging steps: same state, bit for bit."""
     cfg, ds, graphdef, state, tx = _setup(f"optimizer.name={opt}")
     mesh = sharding.make_mesh(1)
-    full = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification))
-    lean = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification, lean=True))
+    full = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification, step_options(cfg, "logging")))
+    lean = sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification, step_options(cfg, "lean")))
     full_losses, full_state = _losses(mesh, full, state, ds, cfg, n=4)
     lean_losses, lean_state = _losses(mesh, lean, state, ds, cfg, n=4)
     np.testing.assert_array_equal(full_losses, lean_losses)
@@ -142,7 +142,7 @@ def test_nonfinite_gradient_with_finite_loss_freezes_the_state():
     for lean in (False, True):
         s = sharding.place_state(mesh, state)
         new, m = jax.jit(lambda s: apply_gradients(tx, s, nan_grads(s.params), {"loss": jnp.float32(1.0)},
-                                                   lean=lean))(s)
+                                                   StepOptions("params", False, lean)))(s)
         assert int(m["nonfinite_step"]) == 0
         jax.tree.map(np.testing.assert_array_equal, jax.device_get(state.params), jax.device_get(new.params))
 
@@ -153,8 +153,8 @@ def test_loss_only_check_gives_the_same_state_and_freezes_on_a_nonfinite_loss():
     the next loss, where ``"params"`` freezes at once."""
     cfg, ds, graphdef, state, tx = _setup("optimizer.name=adam")
     mesh = sharding.make_mesh(1)
-    steps = {c: sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification, lean=True,
-                                                               nonfinite_check=c)) for c in ("params", "loss")}
+    steps = {c: sharding.jit_train_step(mesh, make_train_step(graphdef, tx, classification, StepOptions(
+        nonfinite_check=c, log_grad_norms=False, lean=True))) for c in ("params", "loss")}
     out = {c: _losses(mesh, s, state, ds, cfg, n=4) for c, s in steps.items()}
     np.testing.assert_array_equal(out["params"][0], out["loss"][0])
     jax.tree.map(np.testing.assert_array_equal, jax.device_get(out["params"][1]), jax.device_get(out["loss"][1]))
@@ -173,7 +173,7 @@ def test_loss_only_check_gives_the_same_state_and_freezes_on_a_nonfinite_loss():
     for check, frozen in (("params", True), ("loss", False)):
         s = sharding.place_state(mesh, state)
         new, m = jax.jit(lambda s: apply_gradients(tx, s, nan_grads(s.params), {"loss": jnp.float32(1.0)},
-                                                   lean=True, nonfinite_check=check))(s)
+                                                   StepOptions(check, False, True)))(s)
         assert (int(m["nonfinite_step"]) == 0) == frozen
         leaves = jax.tree.leaves(jax.device_get(new.params))
         assert all(np.isfinite(x).all() for x in leaves) == frozen

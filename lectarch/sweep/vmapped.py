@@ -89,7 +89,8 @@ def init_trials(cfg: ml_collections.ConfigDict, trials: list[dict], spec) -> tup
         scale = float(hp.get("init_scale", 1.0))
         if scale != 1.0:
             params = jax.tree.map(lambda p: np.asarray(p) * np.float32(scale), state.params)
-            state = state.replace(params=params, opt_state=tx_k.init(params))
+            ema = jax.tree.map(np.copy, params) if state.ema_params is not None else None
+            state = state.replace(params=params, opt_state=tx_k.init(params), ema_params=ema)
         states.append(state)
         tx = tx if tx is not None else tx_k  # one program: every trial's numbers are in its state
     stacked = jax.tree.map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *states)  # on the host

@@ -182,10 +182,10 @@ def _better(new: dict, best: dict) -> bool:
     return new["loss"] < best["loss"]
 
 
-def _host_model(graphdef, state) -> Callable[[], nnx.Module]:
+def _host_model(graphdef, state, averaged: bool) -> Callable[[], nnx.Module]:
     """The model on the host, copied from the devices on first use and then reused: the eval
     hooks below share one copy of the state per eval (none when no hook runs)."""
-    return functools.cache(lambda: merge(graphdef, jax.device_get(state)))
+    return functools.cache(lambda: merge(graphdef, jax.device_get(state), averaged=averaged))
 
 
 def _decode_metrics(cfg, model_type: type, host_model: Callable[[], nnx.Module], dataset) -> dict:
@@ -259,7 +259,7 @@ def _train_locked(run: Run, workdir: pathlib.Path, *, resume_command: str,
 
     def evaluate_and_report(step: int, state) -> None:
         last = evaluate(eval_step, mesh, state, dataset, cfg.eval_batch_size)
-        host_model = _host_model(graphdef, state)
+        host_model = _host_model(graphdef, state, run.averaged)
         last.update(_decode_metrics(cfg, model_type, host_model, dataset))
         last.update({f"baseline_{k}": v for k, v in dataset.baseline.items()})
         writer.write(step, "eval", last)

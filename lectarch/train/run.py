@@ -52,14 +52,19 @@ class Run:
         """The stateful model at ``state`` (on the host: for pictures, decoding, inspection)."""
         if self.abstract:
             return nnx.merge(self.graphdef, self.state.params, self.state.rest)
-        return merge(self.graphdef, jax.device_get(self.state))
+        return merge(self.graphdef, jax.device_get(self.state), averaged=self.averaged)
 
     def train_step(self, kind: str = "lean") -> Step:
         """The pure train step of ``kind`` (``lectarch.train.step.STEP_KINDS``), as the trainer runs it."""
         return make_train_step(self.graphdef, self.tx, self.objective, step_options(self.cfg, kind))
 
+    @property
+    def averaged(self) -> bool:
+        """Whether evaluation, pictures and decoding use the parameters' moving average (``config.ema``)."""
+        return "ema" in self.cfg and bool(self.cfg.ema.evaluate) and self.cfg.ema.decay > 0
+
     def eval_step(self):
-        return make_eval_step(self.graphdef, self.objective)
+        return make_eval_step(self.graphdef, self.objective, averaged=self.averaged)
 
     def batch_spec(self, batch_size: int | None = None, sharded: bool = True) -> dict:
         """Shapes and dtypes (and, when ``sharded``, the data sharding) of one global training batch."""
@@ -119,6 +124,10 @@ def check_batch_sizes(cfg: ml_collections.ConfigDict, mesh: Mesh) -> None:
         if cfg[key] % shards:
             raise ConfigError(f"config.{key}={cfg[key]} is out of range: must be a multiple of the "
                               f"{shards} devices of the data mesh")
+    k = cfg.get("accumulate_steps", 1)
+    if cfg.batch_size % (k * shards):
+        raise ConfigError(f"config.batch_size={cfg.batch_size} is out of range: with config.accumulate_steps={k} "
+                          f"it must be a multiple of {k} x {shards} devices = {k * shards}")
 
 
 def make_run(cfg: ml_collections.ConfigDict, dataset: Dataset, objective: Objective, *,

@@ -24,6 +24,7 @@ class TrainState:
     opt_state: optax.OptState
     key: jax.Array  # raw uint32 key; step s uses fold_in(key, s)
     nonfinite_step: jax.Array  # -1, or the first step whose loss or gradient was not finite
+    ema_params: nnx.State | None = None  # moving average of ``params`` (config.ema.decay > 0), else None
 
 
 def init_state(cfg: ml_collections.ConfigDict, spec: DataSpec,
@@ -32,15 +33,23 @@ def init_state(cfg: ml_collections.ConfigDict, spec: DataSpec,
     model = build_model(cfg, spec, nnx.Rngs(params=cfg.seed))
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
     tx = tx if tx is not None else optimizer(cfg)
+    ema = cfg.ema.decay if "ema" in cfg else 0.0
     state = TrainState(step=jnp.zeros((), jnp.int32), params=params, rest=rest,
                        opt_state=tx.init(params), key=jax.random.PRNGKey(cfg.seed),
-                       nonfinite_step=jnp.full((), -1, jnp.int32))
+                       nonfinite_step=jnp.full((), -1, jnp.int32),
+                       ema_params=jax.tree.map(jnp.copy, params) if ema > 0 else None)
     return graphdef, state, tx
 
 
-def merge(graphdef: nnx.GraphDef, state: TrainState) -> nnx.Module:
-    """The stateful model back from its pure form (for pictures, decoding, inspection)."""
-    return nnx.merge(graphdef, state.params, state.rest)
+def merge(graphdef: nnx.GraphDef, state: TrainState, averaged: bool = False) -> nnx.Module:
+    """The stateful model back from its pure form (for pictures, decoding, inspection); with
+    ``averaged``, at the parameters' moving average (``config.ema``) where the state keeps one."""
+    return nnx.merge(graphdef, evaluated_params(state, averaged), state.rest)
+
+
+def evaluated_params(state: TrainState, averaged: bool) -> nnx.State:
+    """The moving average of the parameters when ``averaged`` and kept, else the parameters."""
+    return state.ema_params if averaged and state.ema_params is not None else state.params
 
 
 def count_params(state: TrainState) -> int:

@@ -16,7 +16,7 @@ from flax import nnx
 from lectarch.config.defaults import NONFINITE_CHECK_DEFAULT, NONFINITE_CHECKS
 from lectarch.train.objectives import Objective
 from lectarch.train.optim import current_learning_rate
-from lectarch.train.state import TrainState
+from lectarch.train.state import TrainState, evaluated_params
 from lectarch.train.tree_names import path_names
 
 Step = Callable[[TrainState, dict], tuple[TrainState, dict]]
@@ -60,16 +60,22 @@ class StepOptions:
 
     - ``nonfinite_check``: what freezes the state at a bad step (``apply_gradients``);
     - ``log_grad_norms``: per-parameter-group gradient norms in the metrics;
-    - ``lean``: leave the global gradient norm out of the metrics (the same new state, one pass less).
+    - ``lean``: leave the global gradient norm out of the metrics (the same new state, one pass less);
+    - ``accumulate_steps``: micro-batches per batch, their gradients summed inside the one step;
+    - ``ema_decay``: the decay of the parameters' moving average kept in the state (0: none).
     """
 
     nonfinite_check: str
     log_grad_norms: bool
     lean: bool
+    accumulate_steps: int = 1
+    ema_decay: float = 0.0
 
     def __post_init__(self):
         if self.nonfinite_check not in NONFINITE_CHECKS:
             raise ValueError(f"nonfinite_check must be one of {NONFINITE_CHECKS}, got {self.nonfinite_check!r}")
+        if self.accumulate_steps < 1:
+            raise ValueError(f"accumulate_steps must be >= 1, got {self.accumulate_steps}")
 
 
 # "lean": the step between boundaries, whose metrics nobody reads (the step that runs most);
@@ -84,13 +90,19 @@ def step_options(cfg: ml_collections.ConfigDict, kind: str = "lean") -> StepOpti
     saved is always finite; a lean step checks what ``config.nonfinite_check`` says. On finite steps both
     update the state alike, bit for bit.
     """
+    shared = dict(accumulate_steps=int(cfg.get("accumulate_steps", 1)), ema_decay=ema_decay(cfg))
     if kind == "lean":
         return StepOptions(nonfinite_check=cfg.get("nonfinite_check", NONFINITE_CHECK_DEFAULT),
-                           log_grad_norms=False, lean=True)
+                           log_grad_norms=False, lean=True, **shared)
     if kind == "logging":
         return StepOptions(nonfinite_check="params", log_grad_norms=bool(cfg.get("log_grad_norms", False)),
-                           lean=False)
+                           lean=False, **shared)
     raise ValueError(f"step kind must be one of {STEP_KINDS}, got {kind!r}")
+
+
+def ema_decay(cfg: ml_collections.ConfigDict) -> float:
+    """``config.ema.decay`` (0 when the config has no ``ema`` section: the average is off)."""
+    return float(cfg.ema.decay) if "ema" in cfg else 0.0
 
 
 def apply_gradients(tx: optax.GradientTransformation, state: TrainState, grads, metrics: dict,
@@ -116,6 +128,11 @@ def apply_gradients(tx: optax.GradientTransformation, state: TrainState, grads, 
     nonfinite_step = jnp.where((state.nonfinite_step < 0) & ~finite, state.step, state.nonfinite_step)
     new_state = state.replace(step=state.step + 1, params=params,
                               opt_state=keep(opt_state, state.opt_state), nonfinite_step=nonfinite_step)
+    if state.ema_params is not None:  # ema <- decay * ema + (1 - decay) * params, on finite steps
+        d = options.ema_decay
+        new_state = new_state.replace(ema_params=keep(
+            jax.tree.map(lambda e, p: (d * e + (1 - d) * p).astype(e.dtype), state.ema_params, params),
+            state.ema_params))
     metrics = dict(metrics, learning_rate=current_learning_rate(opt_state), nonfinite_step=nonfinite_step)
     if not options.lean:
         metrics["grad_norm"] = optax.tree.norm(grads)
@@ -128,22 +145,68 @@ def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation, ob
                     options: StepOptions) -> Step:
     """The train step ``(state, batch) -> (state, metrics)``: the one builder of every train step
     (trainer, inspection, vmapped sweeps, bench); ``options`` from ``step_options(cfg, kind)``."""
-    loss_fn = make_loss_fn(graphdef, objective)
+    grads_fn = make_grads_fn(graphdef, objective, options.accumulate_steps)
 
     def train_step(state: TrainState, batch: dict) -> tuple[TrainState, dict]:
-        (_, (metrics, _)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            state.params, state.rest, batch, step_key(state))
+        grads, metrics = grads_fn(state.params, state.rest, batch, step_key(state))
         return apply_gradients(tx, state, grads, metrics, options)
 
     return train_step
 
 
-def make_eval_step(graphdef: nnx.GraphDef, objective: Objective):
-    """``eval_step(state, batch) -> (weighted metric sums, total weight)``: sums add across batches."""
+def micro_batches(batch: dict, k: int) -> dict:
+    """``batch`` (B rows) as ``k`` micro-batches of B/k rows, stacked on a new leading axis.
+
+    Micro-batch ``j`` holds rows ``j, j + k, j + 2k, ...``: a device's block of a batch sharded over
+    ``data`` keeps its rows in every micro-batch (B/devices must be a multiple of ``k``).
+    """
+    return jax.tree.map(lambda x: jnp.moveaxis(x.reshape(x.shape[0] // k, k, *x.shape[1:]), 1, 0), batch)
+
+
+def make_grads_fn(graphdef: nnx.GraphDef, objective: Objective, accumulate_steps: int = 1):
+    """``grads_fn(params, rest, batch, key) -> (dL/dparams, metrics)`` of the batch's weighted mean loss.
+
+    With ``accumulate_steps=k > 1`` the batch is cut into ``k`` micro-batches (``micro_batches``) run
+    one after another in a ``lax.scan``: each one's gradient and metrics are weighted by its share of
+    the batch's weight and summed, which is the gradient of the whole batch (to float rounding) with
+    the activations of one micro-batch alive at a time. Micro-batch ``j`` draws its dropout bits from
+    ``fold_in(key, j)``.
+    """
+    value_and_grad = jax.value_and_grad(make_loss_fn(graphdef, objective), has_aux=True)
+
+    def grads_fn(params, rest, batch, key):
+        if accumulate_steps == 1:
+            (_, (metrics, _)), grads = value_and_grad(params, rest, batch, key)
+            return grads, metrics
+
+        def add(total, j_and_batch):
+            j, micro = j_and_batch
+            (_, (metrics, weight)), grads = value_and_grad(params, rest, micro, jax.random.fold_in(key, j))
+            g_sum, m_sum, w_sum = total
+            g_sum = jax.tree.map(lambda a, g: a + weight * g.astype(a.dtype), g_sum, grads)
+            m_sum = jax.tree.map(lambda a, m: a + weight * m, m_sum, metrics)
+            return (g_sum, m_sum, w_sum + weight), None
+
+        micro = micro_batches(batch, accumulate_steps)
+        first = jax.tree.map(lambda x: x[0], micro)
+        shapes = jax.eval_shape(lambda: value_and_grad(params, rest, first, key))
+        (_, (metric_shapes, weight_shape)), grad_shapes = shapes
+        zeros = lambda tree: jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), tree)  # noqa: E731
+        init = (zeros(grad_shapes), zeros(metric_shapes), jnp.zeros(weight_shape.shape, weight_shape.dtype))
+        (g_sum, m_sum, w_sum), _ = jax.lax.scan(add, init, (jnp.arange(accumulate_steps), micro))
+        w = jnp.maximum(w_sum, jnp.finfo(w_sum.dtype).tiny)
+        return jax.tree.map(lambda g: (g / w).astype(g.dtype), g_sum), jax.tree.map(lambda m: m / w, m_sum)
+
+    return grads_fn
+
+
+def make_eval_step(graphdef: nnx.GraphDef, objective: Objective, averaged: bool = False):
+    """``eval_step(state, batch) -> (weighted metric sums, total weight)``: sums add across batches;
+    ``averaged``: evaluate the parameters' moving average (``config.ema.evaluate``) where kept."""
     loss_fn = make_loss_fn(graphdef, objective)
 
     def eval_step(state: TrainState, batch: dict):
-        _, (metrics, weight) = loss_fn(state.params, state.rest, batch, None, train=False)
+        _, (metrics, weight) = loss_fn(evaluated_params(state, averaged), state.rest, batch, None, train=False)
         return {k: v * weight for k, v in metrics.items()}, weight
 
     return eval_step

@@ -21,6 +21,7 @@ import ml_collections
 from lectarch.config import ConfigError, apply_overrides, read_config_file
 from lectarch.config.modules import resolve
 from lectarch.config.rules import OneOf
+from lectarch.config.user_code import add_import_path
 from lectarch.config.validate import check_common, check_rules
 from lectarch.data import build_dataset, dataset_module
 from lectarch.models import model_module
@@ -73,6 +74,8 @@ def load_config(path: str | pathlib.Path, overrides: Sequence[str] = ()) -> ml_c
     cfg = read_config_file(path)
     cfg.lock()
     apply_overrides(cfg, overrides)
+    if isinstance(cfg.get("import_path"), str) and cfg.import_path:  # an overridden folder is importable too
+        add_import_path(cfg.import_path)
     validate(cfg)
     return cfg
 

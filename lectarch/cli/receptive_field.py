@@ -1,4 +1,10 @@
-"""lectarch receptive-field (--config FILE | --workdir DIR) [--size N] [--check] [--config.KEY=VALUE ...]"""
+"""lectarch receptive-field (--config FILE | --workdir DIR) [--size N] [--check] [--config.KEY=VALUE ...]
+
+Everything comes from the model's ``ReceptiveFields`` capability (``lectarch.models.capabilities``):
+its dimensionality, input channels, layer geometry and per-layer maps, so a plug-in model is treated
+exactly as a built-in one. The input's shape comes from the config where the dataset module can say it
+(``lectarch.data.input_shape_of``), else from the dataset.
+"""
 
 from lectarch.cli import args as A
 
@@ -14,36 +20,13 @@ def add_arguments(p) -> None:
                    help="also measure every layer's receptive field from input gradients and compare")
 
 
-def one_dimensional(cfg) -> bool:
-    """Whether the config's model is a 1-D network as far as the config alone says."""
-    return cfg.model.name == "tcn" or cfg.model.get("dims", 0) == 1
+def resized(shape: tuple[int, ...], dims: int, size: int) -> tuple[int, ...]:
+    """``shape`` with its ``dims`` leading (spatial or time) axes set to ``size`` (0: unchanged)."""
+    return (size,) * dims + tuple(shape[dims:]) if size else tuple(shape)
 
 
-def input_shape(cfg, size: int = 0) -> tuple[int, ...]:
-    """``(H, W, C)`` of the config's images or ``(T, C)`` of its signals, without reading the data where
-    the config or ``size`` says it (``size`` replaces ``T`` for signals).
-
-    The channel count does not change a receptive field; where it is not known cheaply it is taken as 3.
-    """
-    from lectarch.config import ConfigError
-
-    image_size = 0 if one_dimensional(cfg) else size or cfg.data.get("image_size", 0)
-    if image_size:
-        return image_size, image_size, 1 if cfg.data.name == "digits" else 3
-    from lectarch.data import build_dataset
-
-    shape = tuple(build_dataset(cfg).spec.input_shape)
-    if len(shape) == 3 and not one_dimensional(cfg):
-        return shape
-    if len(shape) == 3:
-        raise ConfigError(f"the config's data gives images of shape {shape} to a 1-D model; "
-                          f"read them as sequences with --config.data.as_sequence=rows")
-    T, C = (shape[0], 1) if len(shape) == 1 else shape
-    return (size or T, C)
-
-
-def abstract_model(cfg, shape: tuple[int, int, int]):
-    """The config's model with shapes only (no parameters are allocated)."""
+def abstract_model(cfg, shape: tuple[int, ...]):
+    """The config's model for inputs of ``shape``, with shapes only (no parameters are allocated)."""
     from flax import nnx
 
     from lectarch.data.spec import DataSpec
@@ -55,27 +38,38 @@ def abstract_model(cfg, shape: tuple[int, int, int]):
 
 def run(args, overrides: list[str]) -> int:
     from lectarch.config import ConfigError
+    from lectarch.data import input_shape_of
     from lectarch.experiment import config_of
     from lectarch.models.capabilities import ReceptiveFields
     from lectarch.ops import receptive_field as rf
 
     cfg = config_of(args.config, args.workdir, overrides)
-    shape = input_shape(cfg, args.size)
-    model = abstract_model(cfg, shape)
+    data_shape = input_shape_of(cfg)
+    model = abstract_model(cfg, data_shape)
     if not isinstance(model, ReceptiveFields):
         raise ConfigError(f"model {cfg.model.name!r} has no convolution/pooling layers to compute receptive fields "
-                          f"of (it has no receptive_field_layers() method)")
+                          f"of (it lacks the ReceptiveFields capability: lectarch.models.capabilities)")
+    dims = model.receptive_field_dims
+    if dims not in (1, 2):
+        raise ConfigError(f"model {cfg.model.name!r}: receptive_field_dims={dims!r}, but a receptive field is "
+                          f"computed for 1 (signals) or 2 (images) dimensions (lectarch.models.capabilities.ReceptiveFields)")
+    if dims == 1 and len(data_shape) == 3:
+        raise ConfigError(f"the config's data gives images of shape {data_shape} to a 1-D model; "
+                          f"read them as sequences with --config.data.as_sequence=rows")
+    shape = (*resized(data_shape, dims, args.size)[:dims], model.receptive_field_channels)
+    if args.size:
+        model = abstract_model(cfg, resized(data_shape, dims, args.size))
     layers = model.receptive_field_layers()
     try:
         rows = rf.receptive_fields(layers, shape[0])
     except ValueError as e:
         raise ConfigError(str(e)) from None
     where = (f"T={shape[0]}: receptive field per layer (1-D; unit t sees inputs [t*stride - padding, ... + size - 1])"
-             if len(shape) == 2 else f"{shape[0]}x{shape[1]}: receptive field per layer "
+             if dims == 1 else f"{shape[0]}x{shape[1]}: receptive field per layer "
              f"(square, per axis; unit i sees inputs [i*stride - padding, ... + size - 1])")
     print(rf.format_table(rows, f"{cfg.model.name} at {where}"))
     if args.check:
-        report = measure(cfg, shape, rows)
+        report = measure(model, shape, rows)
         print("\nmeasured (support of the input gradient of units of each layer; max pooling probed as a "
               "window sum, positive weights):")
         print("\n".join("  " + line for line in report))
@@ -83,12 +77,11 @@ def run(args, overrides: list[str]) -> int:
     return 0
 
 
-def measure(cfg, shape: tuple[int, int, int], rows) -> list[str]:
-    """The config's network with positive parameters: each layer's measured field against ``rows``."""
+def measure(model, shape: tuple[int, ...], rows) -> list[str]:
+    """``model``'s network with positive parameters: each layer's measured field against ``rows``,
+    through the capability's ``receptive_field_maps`` (``(T, C)`` or ``(H, W, C)`` inputs)."""
     from lectarch.ops import receptive_field as rf
 
-    model = rf.positive_copy(abstract_model(cfg, shape))
-    if len(shape) == 2:
-        stack = model.features if hasattr(model, "features") else model  # a 1-D CNN's Features, or the TCN
-        return rf.compare_1d(lambda x: [m for _, m in stack.feature_maps(x)], shape, rows)
-    return rf.compare(lambda x: [m for _, m in model.features.feature_maps(x)], shape, rows)
+    positive = rf.positive_copy(model)
+    compare = rf.compare_1d if len(shape) == 2 else rf.compare
+    return compare(positive.receptive_field_maps, shape, rows)

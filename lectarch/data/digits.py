@@ -39,10 +39,15 @@ def _records(x: np.ndarray, y: np.ndarray) -> grain.MapDataset:
     return grain.MapDataset.source([{"inputs": xi, "targets": yi} for xi, yi in zip(x, y)])
 
 
+def input_shape(cfg: ml_collections.ConfigDict) -> tuple[int, ...]:
+    """The shape of one input from the config alone: 64 pixels flat, or an 8x8x1 image."""
+    return (64,) if cfg.get("layout", "flat") == "flat" else (8, 8, 1)
+
+
 def build(cfg: ml_collections.ConfigDict, seed: int) -> Dataset:
     del seed  # the split is fixed
     layout = cfg.get("layout", "flat")
     arrays = load_arrays(layout)
-    shape = (64,) if layout == "flat" else (8, 8, 1)
+    shape = input_shape(cfg)
     return Dataset(spec=DataSpec(input_shape=shape, num_outputs=10),
                    train=_records(*arrays["train"]), eval=_records(*arrays["test"]), name="digits")

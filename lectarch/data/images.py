@@ -57,6 +57,12 @@ def default_config(tfds_name: str = "cifar10") -> ml_collections.ConfigDict:
     return d
 
 
+def input_shape(cfg: ml_collections.ConfigDict) -> tuple[int, int, int] | None:
+    """``(H, W, C)`` from the config alone (``image_size`` and the channels of ``mean``), or ``None``
+    when only the dataset's metadata knows it (``lectarch.data.input_shape_of``)."""
+    return (cfg.image_size, cfg.image_size, len(cfg.mean)) if cfg.image_size and cfg.mean else None
+
+
 def validate_config(cfg: ml_collections.ConfigDict) -> None:
     d = cfg.data
     if len(d.mean) != len(d.std):

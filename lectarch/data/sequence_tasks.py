@@ -144,6 +144,11 @@ def spec(d: ml_collections.ConfigDict) -> DataSpec:
     return DataSpec((d.vocab,), d.vocab, output_length=d.length)  # counting
 
 
+def input_shape(d: ml_collections.ConfigDict) -> tuple[int, ...]:
+    """The shape of one input from the config alone (``lectarch.data.input_shape_of``)."""
+    return tuple(spec(d).input_shape)
+
+
 def split(d: ml_collections.ConfigDict, seed: int, name: str, size: int) -> grain.MapDataset:
     make = generator(d)
     return grain.MapDataset.range(size).map(lambda i: make(np.random.default_rng((seed, SPLITS[name], int(i)))))

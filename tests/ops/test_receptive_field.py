@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lectarch.cli.receptive_field import abstract_model, input_shape
-from lectarch.config import ConfigError
+from lectarch.cli.receptive_field import abstract_model
+from lectarch.data import input_shape_of
 from lectarch.experiment import load_config
 from lectarch.config.load import read_config_file
 from lectarch.models import MODELS
@@ -80,12 +80,9 @@ def _cnn_cases():
         if name not in MODELS or read_config_file(path).data.name not in IMAGE_DATA:
             continue
         cfg = load_config(path)
-        try:
-            shape = input_shape(cfg)
-        except ConfigError:  # flat inputs (e.g. the MLP's digits)
-            continue
-        if len(shape) == 2:
-            continue  # 1-D networks: tests/models/test_tcn.py and tests/cli/test_conv1d_cli.py
+        shape = input_shape_of(cfg)
+        if len(shape) != 3:
+            continue  # flat inputs (the MLP's digits) and 1-D networks (tests/models/test_tcn.py, tests/cli/test_conv1d_cli.py)
         # AlexNet is measured at 127x127 (every layer, 3x3 output units, fields clipped at both borders)
         # to keep the suite fast; `lectarch receptive-field --config ... --check` measures it at 224.
         shape = (min(shape[0], 127), min(shape[1], 127), shape[2])
@@ -103,7 +100,7 @@ def _cnn_cases():
 def test_measured_receptive_fields_equal_the_analytic_ones(cfg, shape):
     model = rf.positive_copy(abstract_model(cfg, shape))
     rows = rf.receptive_fields(model.receptive_field_layers(), shape[0])
-    report = rf.compare(lambda x: [m for _, m in model.features.feature_maps(x)], shape, rows)
+    report = rf.compare(model.receptive_field_maps, shape, rows)
     assert len(report) == len(rows) - 1 and all(line.startswith("ok") for line in report), "\n".join(report)
 
 

@@ -14,43 +14,32 @@ def add_arguments(p) -> None:
 def run(args, overrides: list[str]) -> int:
     import pathlib
 
-    import numpy as np
-    from flax import nnx
-
     from lectarch.config import ConfigError
-    from lectarch.data import build_dataset, pipeline
-    from lectarch.models import build_model
-    from lectarch.experiment import saved_config
+    from lectarch.experiment import open_run
     from lectarch.models.capabilities import Pictures
-    from lectarch.train.metrics import save_png
-    from lectarch.train.restore import open_run
+    from lectarch.viz import render
+    from lectarch.viz.model_pictures import model_pictures
 
     if overrides:
         raise ConfigError("visualize takes no --config overrides: it uses the workdir's config.json")
     workdir = pathlib.Path(args.workdir).absolute()
-    cfg = saved_config(workdir)
-    # the model's type decides first (no checkpoint is read for a model that draws nothing)
-    spec = build_dataset(cfg).spec
-    if not isinstance(nnx.eval_shape(lambda: build_model(cfg, spec, nnx.Rngs(0))), Pictures):
-        raise ConfigError(f"model {cfg.model.name!r} draws no pictures (it has no pictures(inputs) method)")
-    run = open_run(workdir, None if args.step < 0 else args.step)
+    run = open_run(workdir, None if args.step < 0 else args.step)  # the dataset is built once, here
+    cfg = run.cfg
+    if not isinstance(run.model, Pictures):
+        raise ConfigError(f"model {cfg.model.name!r} draws no pictures (it has no pictures(inputs) method: "
+                          f"docs/your-own-model.md shows one)")
     if not 0 <= args.index < len(run.dataset.eval):
         raise ConfigError(f"--index={args.index} is out of range: the eval split has {len(run.dataset.eval)} examples")
-    images = run.model.pictures(pipeline.stack([run.dataset.eval[args.index]])["inputs"])
-    step = run.step
+    pictures = model_pictures(run.model, run.dataset, args.index)
 
     from tensorboardX import SummaryWriter
 
     tb = SummaryWriter(str(workdir / "tensorboard"))
-    written = []
-    for name, image in images.items():
-        path = workdir / "pictures" / f"{name}_step{step}.png"
-        save_png(path, image)
-        img = np.clip(np.asarray(image, np.float32), 0, 1)
-        tb.add_image(name, img[..., None] if img.ndim == 2 else img, step, dataformats="HWC")
-        written.append(path)
-    tb.close()
-    print(f"{cfg.model.name} at step {step}, eval example {args.index}: {len(written)} pictures")
+    try:
+        written = render.write(pictures, run.step, workdir / "pictures", tb)
+    finally:
+        tb.close()
+    print(f"{cfg.model.name} at step {run.step}, eval example {args.index}: {len(written)} pictures")
     for path in written:
         print(f"  {path}")
     return 0

@@ -9,18 +9,22 @@ the relative size of one SGD step. In a deep sigmoid MLP ||dL/dW_l|| shrinks geo
 the output towards the input (each layer multiplies the backward signal by W^T diag(sigma'),
 with sigma' <= 1/4): the vanishing gradient through depth. ``depth`` groups paths by their first
 ``depth`` parts (e.g. ``depth=3``: one row per Transformer block ``encoder.layers.1``).
+
+During training, ``layer_flow`` gives the same numbers as arrays inside a jitted program (no host
+transfer), and ``flow_warning`` is the one rule for a gradient that vanishes or explodes between the
+output end and the input end of a network (layers in forward order, or time steps t = 1..T).
 """
 
 import dataclasses
-import re
 
 import jax
 import numpy as np
 from flax import nnx
 from jax.extend import core as jex_core
 
-from lectarch.inspect.programs import Programs
-from lectarch.train.tree_names import path_names
+from lectarch.inspect.programs import forward, grad
+from lectarch.train.run import Run
+from lectarch.train.flow import FLOW_FACTOR, flow_warning, layer_flow, layer_of, natural_key  # noqa: F401
 
 
 @dataclasses.dataclass
@@ -40,18 +44,6 @@ class LayerGradNorm:
         return dict(dataclasses.asdict(self), ratio=self.ratio)
 
 
-def layer_of(path, depth: int | None = None) -> str:
-    """The layer a parameter belongs to: its path without the parameter's own name, cut to ``depth``."""
-    names = path_names(path)
-    module = names[:-1] or names
-    return ".".join(module[:depth] if depth else module)
-
-
-def natural_key(name: str) -> list:
-    """Sort ``hidden.10`` after ``hidden.9``."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
-
-
 def layer_norms(grads: nnx.State, params: nnx.State, depth: int | None = None) -> list[LayerGradNorm]:
     """One row per layer, in natural path order."""
     sq_g: dict[str, float] = {}
@@ -69,12 +61,12 @@ def layer_norms(grads: nnx.State, params: nnx.State, depth: int | None = None) -
             for name in sorted(sq_g, key=natural_key)]
 
 
-def forward_order(programs: Programs, depth: int | None = None) -> dict[str, int]:
+def forward_order(run: Run, depth: int | None = None) -> dict[str, int]:
     """Each layer's position in the forward pass: the first equation of the forward jaxpr that
     reads one of its arrays (so an MLP's ``out`` comes after ``hidden.11`` and a recurrent
     network's ``head`` after its ``stack``)."""
-    s, inputs = programs.state, programs.batch["inputs"]
-    jaxpr = jax.make_jaxpr(lambda params: programs.forward(params, s.rest, inputs))(s.params).jaxpr
+    s, inputs = run.state, run.batch["inputs"]
+    jaxpr = jax.make_jaxpr(lambda params: forward(run)(params, s.rest, inputs))(s.params).jaxpr
     first: dict = {}
     for i, eqn in enumerate(jaxpr.eqns):
         for v in eqn.invars:
@@ -88,14 +80,14 @@ def forward_order(programs: Programs, depth: int | None = None) -> dict[str, int
     return order
 
 
-def layer_probe(programs: Programs, batch: dict | None = None, depth: int | None = None) -> list[LayerGradNorm]:
-    """Per-layer gradient norms of the loss on ``batch`` (default: the programs' batch), at the
-    programs' parameters (fresh ones, or a checkpoint's), in forward order. Training mode, with
+def layer_probe(run: Run, batch: dict | None = None, depth: int | None = None) -> list[LayerGradNorm]:
+    """Per-layer gradient norms of the loss on ``batch`` (default: the run' batch), at the
+    run' parameters (fresh ones, or a checkpoint's), in forward order. Training mode, with
     the step's key, as in the train step."""
     from lectarch.train.step import step_key
 
-    s = programs.state
-    batch = programs.batch if batch is None else batch
-    grads = jax.jit(programs.grad)(s.params, s.rest, batch, step_key(s))
-    order = forward_order(programs, depth)
+    s = run.state
+    batch = run.batch if batch is None else batch
+    grads = jax.jit(grad(run))(s.params, s.rest, batch, step_key(s))
+    order = forward_order(run, depth)
     return sorted(layer_norms(grads, s.params, depth), key=lambda r: order.get(r.layer, 1 << 30))

@@ -28,6 +28,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from lectarch.models.cells import Carry, Cell, Params
+from lectarch.train.flow import state_grad_norms, state_grads  # noqa: F401
 
 
 def hidden_grads(loss_of: Callable[[dict], jax.Array], zeros: dict) -> dict:
@@ -111,41 +112,32 @@ def default_times(T: int, n: int = 5) -> list[int]:
 # --- the probes on an experiment's recurrent model (lectarch.models.recurrent) -----------------------
 
 
-def is_recurrent(programs) -> bool:
+def is_recurrent(run) -> bool:
     """Whether the model takes hidden-state perturbations (``StatePerturbations``)."""
     from lectarch.models.capabilities import StatePerturbations
 
-    return isinstance(_model(programs), StatePerturbations)
+    return isinstance(_model(run), StatePerturbations)
 
 
-def _model(programs):
+def _model(run):
     from flax import nnx
 
-    return nnx.merge(programs.graphdef, programs.state.params, programs.state.rest)
+    return nnx.merge(run.graphdef, run.state.params, run.state.rest)
 
 
-def time_grads(programs, batch: dict | None = None) -> dict[str, jax.Array]:
-    """dL/dh_t (and dL/dc_t) for every layer and step, ``{"<layer>.<h|c>": T x B x H}``, from one
-    backward pass at zero perturbations; training mode with the step's key, as the train step."""
-    from flax import nnx
-
+def time_grads(run, batch: dict | None = None) -> dict[str, jax.Array]:
+    """``state_grads`` at the run's state and batch (default: ``run.batch``), with the step's key."""
     from lectarch.train.step import step_key
 
-    batch = programs.batch if batch is None else batch
-    s = programs.state
-    zeros = _model(programs).zero_perturbations(batch["inputs"])
-
-    def loss_of(d, params, rest, key):
-        model = nnx.merge(programs.graphdef, params, rest)
-        outputs = model(batch["inputs"], train=True, rngs=nnx.Rngs(dropout=key), perturbations=d)
-        return programs.objective(outputs, batch)[0]
-
-    return jax.jit(jax.grad(loss_of))(zeros, s.params, s.rest, step_key(s))
+    batch = run.batch if batch is None else batch
+    s = run.state
+    grads = jax.jit(lambda p, r, b, k: state_grads(run.graphdef, run.objective, p, r, b, k))
+    return grads(s.params, s.rest, batch, step_key(s))
 
 
-def time_probe(programs, batch: dict | None = None) -> dict[str, np.ndarray]:
+def time_probe(run, batch: dict | None = None) -> dict[str, np.ndarray]:
     """||dL/dh_t|| (and ||dL/dc_t||) over t = 1..T for every layer (``time_grads``)."""
-    return {k: time_norms(v) for k, v in sorted(time_grads(programs, batch).items())}
+    return {k: time_norms(v) for k, v in sorted(time_grads(run, batch).items())}
 
 
 def time_rows(norms: dict[str, np.ndarray]) -> list[dict]:
@@ -168,11 +160,11 @@ def layer_inputs(model, inputs, layer: int = 0) -> jax.Array:
     return x_TxBxD
 
 
-def jacobian_probe(programs, times: list[int] | None = None, layer: int = 0, example: int = 0,
+def jacobian_probe(run, times: list[int] | None = None, layer: int = 0, example: int = 0,
                    batch: dict | None = None) -> dict[int, np.ndarray]:
     """Singular values of dh_T/dh_t (left-to-right pass of ``layer``) for one example of the batch."""
-    batch = programs.batch if batch is None else batch
-    model = _model(programs)
+    batch = run.batch if batch is None else batch
+    model = _model(run)
     x_TxBxD = layer_inputs(model, jax.tree.map(jnp.asarray, batch["inputs"]), layer)
     rec = model.stack.forward[layer]
     T = x_TxBxD.shape[0]

@@ -30,6 +30,9 @@ import optax
 from lectarch.config import ConfigError
 from lectarch.data import build_dataset, pipeline
 from lectarch.experiment import build_objective
+from lectarch.sweep.space import check_vmapped_trials
+from lectarch.train import memory
+from lectarch.train.history import check_new_run
 from lectarch.train.loop import evaluate, run_loop, write_rows
 from lectarch.train.metrics import MetricsWriter
 from lectarch.train.optim import chain, schedule, standard_promotion
@@ -155,11 +158,14 @@ def train_vmapped(cfg: ml_collections.ConfigDict, trials: list[dict], workdir: s
     The loop is the trainer's (``lectarch.train.loop.run_loop``): the same step boundaries, lean and
     logging steps, evaluation and metric rows, with the trial axis as its parameter.
     """
-    if not trials:
-        raise ConfigError("no trials to train")
+    check_vmapped_trials(trials, lambda overrides: None)  # numbers only, before anything is built
     workdir = pathlib.Path(workdir).absolute()
     seeds = [int(hp.get("seed", cfg.seed)) for hp in trials]
     dataset = build_dataset(cfg)  # evaluation is on the config's own dataset, as before for every trial
+    memory.check_batch_sizes({"VMAPPED trials x config.batch_size": len(trials) * cfg.batch_size},
+                             dataset.train[0])
+    for k in range(len(trials)):  # a trial does not resume: never over an earlier run's rows
+        check_new_run(workdir / f"trial_{k:03d}", "the vmapped sweep")
     graphdef, state_K, tx = init_trials(cfg, trials, dataset.spec)
     objective = build_objective(cfg)
     steps = make_vmapped_steps(cfg, graphdef, tx, objective, batch_per_trial=len(set(seeds)) > 1)

@@ -5,8 +5,13 @@ touched. Where the parameters come from, first match wins:
 
 1. flags: ``--coordinator HOST:PORT --num-processes N --process-id I``;
 2. the environment: ``JAX_COORDINATOR_ADDRESS``, ``JAX_NUM_PROCESSES``, ``JAX_PROCESS_ID``;
-3. the cluster: SLURM (``srun``: one task per node), Cloud TPU VMs (and Open MPI, Kubernetes) are
-   detected by JAX itself.
+3. the cluster: SLURM, Cloud TPU VMs (and Open MPI, Kubernetes) are detected by JAX itself.
+
+Which GPUs a process drives (``local_device_ids``): ``JAX_LOCAL_DEVICE_IDS`` when set; under SLURM
+``slurm_local_device_ids`` computes them, so both layouts use every GPU of every node: one task per
+node drives all the GPUs it sees, one task per GPU drives its own (JAX's own SLURM detection
+would give every task only the GPU numbered ``SLURM_LOCALID``, leaving 7 of 8 idle with one task
+per node).
 
 After it, ``jax.devices()`` lists the devices of every process, ``jax.process_index()`` says which
 process this is, the data pipeline reads only this process's rows of each global batch, and
@@ -15,7 +20,7 @@ checkpoints are written and read collectively. On CPU the collectives run over g
 
 import dataclasses
 import os
-import sys
+import re
 
 ENV = ("JAX_COORDINATOR_ADDRESS", "JAX_NUM_PROCESSES", "JAX_PROCESS_ID")
 
@@ -33,8 +38,18 @@ class Launch:
         return self.coordinator is not None
 
 
-def _int_or_none(text: str | None) -> int | None:
-    return None if text in (None, "") else int(text)
+def _int_or_none(text: str | None, name: str = "", lo: int = 0) -> int | None:
+    """The integer in environment variable ``name`` (``None`` when unset); a ``ValueError`` naming
+    the variable when it is not an integer >= ``lo``."""
+    if text in (None, ""):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"environment variable {name}={text!r} is not an integer") from None
+    if value < lo:
+        raise ValueError(f"environment variable {name}={value} is out of range: must be >= {lo}")
+    return value
 
 
 def from_flags_or_env(coordinator: str | None = None, num_processes: int | None = None,
@@ -42,8 +57,8 @@ def from_flags_or_env(coordinator: str | None = None, num_processes: int | None 
     """Flags first, then ``JAX_COORDINATOR_ADDRESS`` / ``JAX_NUM_PROCESSES`` / ``JAX_PROCESS_ID``."""
     env = os.environ if env is None else env
     launch = Launch(coordinator or env.get(ENV[0]) or None,
-                    num_processes if num_processes is not None else _int_or_none(env.get(ENV[1])),
-                    process_id if process_id is not None else _int_or_none(env.get(ENV[2])))
+                    num_processes if num_processes is not None else _int_or_none(env.get(ENV[1]), ENV[1], 1),
+                    process_id if process_id is not None else _int_or_none(env.get(ENV[2]), ENV[2], 0))
     given = [launch.coordinator, launch.num_processes, launch.process_id]
     if any(v is not None for v in given) and any(v is None for v in given):
         raise ValueError("multi-process launch needs all three of --coordinator, --num-processes and "
@@ -64,6 +79,75 @@ def cluster_detected(env: dict | None = None) -> str | None:
     return None
 
 
+def parse_id_list(text: str | None) -> list[int] | None:
+    """``"0,1,2,3"`` or ``"0-3"`` (SLURM's forms, also mixed: ``"0-1,4"``) -> [0, 1, 2, 3]; ``None``
+    for an unset or empty value or one that names devices otherwise (``GPU-<uuid>``)."""
+    if not text or not text.strip():
+        return None
+    ids = []
+    for part in text.strip().split(","):
+        m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        if m is None:
+            return None
+        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        ids.extend(range(lo, hi + 1))
+    return ids
+
+
+def tasks_per_node(env: dict) -> int | None:
+    """``SLURM_NTASKS_PER_NODE``, else the first count of ``SLURM_STEP_TASKS_PER_NODE`` /
+    ``SLURM_TASKS_PER_NODE`` (``"8(x2)"`` -> 8)."""
+    for key in ("SLURM_NTASKS_PER_NODE", "SLURM_STEP_TASKS_PER_NODE", "SLURM_TASKS_PER_NODE"):
+        m = re.match(r"\s*(\d+)", env.get(key, ""))
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def slurm_local_device_ids(env: dict | None = None) -> list[int] | None:
+    """Under SLURM, the GPU ordinals (as this process numbers them) the task should drive.
+
+    The GPUs the task sees are ``CUDA_VISIBLE_DEVICES`` (set by SLURM for the task), else the
+    node's allocation ``SLURM_STEP_GPUS`` / ``SLURM_JOB_GPUS``. A task that sees only its own
+    share (``srun --gpus-per-task``), or the only task of its node, drives all it sees; tasks that
+    all see the node's G GPUs split them: task ``SLURM_LOCALID`` of N drives its G/N. ``None``
+    where there is nothing to decide (not SLURM, no GPUs named). Raises ``ValueError`` when G GPUs
+    cannot be split evenly between N tasks.
+    """
+    env = os.environ if env is None else env
+    if cluster_detected(env) != "slurm":
+        return None
+    node = parse_id_list(env.get("SLURM_STEP_GPUS")) or parse_id_list(env.get("SLURM_JOB_GPUS"))
+    if "CUDA_VISIBLE_DEVICES" in env:  # CUDA numbers the GPUs it is shown 0, 1, ...
+        visible = parse_id_list(env["CUDA_VISIBLE_DEVICES"])
+        ordinals = None if visible is None else list(range(len(visible)))
+    else:  # every GPU of the node is shown: its ordinals are the node's numbers
+        ordinals = node
+    if not ordinals:
+        return None
+    tasks = tasks_per_node(env) or 1
+    if tasks == 1 or (node is not None and len(ordinals) < len(node)) or len(ordinals) < tasks:
+        return ordinals
+    if len(ordinals) % tasks:
+        raise ValueError(f"SLURM: {len(ordinals)} GPUs per node cannot be split evenly between {tasks} tasks "
+                         "per node; ask for one task per node or one task per GPU")
+    share, local = len(ordinals) // tasks, int(env.get("SLURM_LOCALID", "0"))
+    return ordinals[local * share:(local + 1) * share]
+
+
+def initialize_kwargs(launch: Launch, env: dict | None = None) -> dict:
+    """The keyword arguments ``initialize`` passes to ``jax.distributed.initialize``."""
+    env = os.environ if env is None else env
+    kwargs = {}
+    if launch.explicit:
+        kwargs = dict(coordinator_address=launch.coordinator, num_processes=launch.num_processes,
+                      process_id=launch.process_id)
+    ids = parse_id_list(env.get("JAX_LOCAL_DEVICE_IDS")) or slurm_local_device_ids(env)
+    if ids is not None:
+        kwargs["local_device_ids"] = ids
+    return kwargs
+
+
 def initialize(launch: Launch | None = None, *, cpu_collectives: str = "gloo") -> bool:
     """Join the multi-process run described by ``launch`` (or found in the environment).
 
@@ -75,54 +159,17 @@ def initialize(launch: Launch | None = None, *, cpu_collectives: str = "gloo") -
 
     launch = launch or from_flags_or_env()
     jax.config.update("jax_cpu_collectives_implementation", cpu_collectives)
+    kwargs = initialize_kwargs(launch)
     if launch.explicit:
-        jax.distributed.initialize(coordinator_address=launch.coordinator, num_processes=launch.num_processes,
-                                   process_id=launch.process_id)
+        jax.distributed.initialize(**kwargs)
         return True
     try:
-        jax.distributed.initialize()  # the cluster's own variables / metadata
+        jax.distributed.initialize(**kwargs)  # the cluster's own variables / metadata
     except ValueError as e:  # no cluster found: "coordinator_address should be defined"
         if "should be defined" not in str(e):
             raise
         return False
     return True
-
-
-def _int_at_least(lo: int):
-    from lectarch.cli.args import int_range
-
-    return int_range(lo)
-
-
-def add_flags(parser) -> None:
-    """``--distributed``, ``--coordinator``, ``--num-processes``, ``--process-id`` on a CLI command."""
-    g = parser.add_argument_group("multi-host (see launch/ and lectarch/train/distributed.py)")
-    g.add_argument("--distributed", action="store_true",
-                   help="join a multi-process run: from the flags below, from JAX_COORDINATOR_ADDRESS/"
-                        "JAX_NUM_PROCESSES/JAX_PROCESS_ID, or found on SLURM and Cloud TPU VMs")
-    g.add_argument("--coordinator", default=None, metavar="HOST:PORT",
-                   help="address of process 0 (implies --distributed)")
-    g.add_argument("--num-processes", type=_int_at_least(1), default=None, metavar="N", help="number of processes")
-    g.add_argument("--process-id", type=_int_at_least(0), default=None, metavar="I", help="this process, in [0, N)")
-
-
-def initialize_from_flags(args) -> bool:
-    """``initialize`` when the command line asks for it (``--distributed`` or ``--coordinator``)."""
-    if not (getattr(args, "distributed", False) or getattr(args, "coordinator", None)):
-        return False
-    from lectarch.config import ConfigError
-
-    try:
-        launch = from_flags_or_env(args.coordinator, args.num_processes, args.process_id)
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
-    started = initialize(launch)
-    if not started:
-        print("lectarch: --distributed but no coordinator, JAX_* variables or cluster found: "
-              "running as one process", file=sys.stderr)
-    via = "flags/environment" if launch.explicit else (cluster_detected() or "cluster detection")
-    print(f"{describe()} (joined via {via})" if started else describe(), file=sys.stderr)
-    return started
 
 
 def describe() -> str:
@@ -133,5 +180,5 @@ def describe() -> str:
             f"{jax.default_backend()} devices, {jax.device_count()} in all")
 
 
-__all__ = ["ENV", "Launch", "add_flags", "cluster_detected", "describe", "from_flags_or_env", "initialize",
-           "initialize_from_flags"]
+__all__ = ["ENV", "Launch", "cluster_detected", "describe", "from_flags_or_env", "initialize", "initialize_kwargs",
+           "parse_id_list", "slurm_local_device_ids", "tasks_per_node"]

@@ -11,7 +11,6 @@ import contextlib
 import dataclasses
 import functools
 import pathlib
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -23,9 +22,11 @@ from flax import nnx
 
 from lectarch.data import pipeline
 from lectarch.models.capabilities import DecodeMetrics, Pictures
-from lectarch.train import sharding
+from lectarch.train import preemption, sharding
 from lectarch.train.checkpoint import Checkpointer, CheckpointSaveError
 from lectarch.train.evaluate import eval_sums, means
+from lectarch.train.flow import flow_warning, make_flow_fn
+from lectarch.train.history import HistoryError, check_history
 from lectarch.train.metrics import MetricsWriter
 from lectarch.train.profile import StepProfiler
 from lectarch.train.progress import make_progress
@@ -53,33 +54,6 @@ class Result:
     @property
     def exit_code(self) -> int:
         return {"nonfinite": EXIT_NONFINITE, "save_failed": EXIT_SAVE}.get(self.status, EXIT_OK)
-
-
-class _StopRequest:
-    """SIGTERM/SIGINT set a flag; the loop saves a checkpoint and returns at the next step boundary."""
-
-    def __init__(self):
-        self.signal_name = None
-        self._old = {}
-
-    def __enter__(self):
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            try:
-                self._old[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not in the main thread
-                pass
-        return self
-
-    def _handle(self, signum, frame):
-        self.signal_name = signal.Signals(signum).name
-
-    def requested(self, step: int) -> bool:
-        """True when the run must stop before the step after ``step``."""
-        return self.signal_name is not None
-
-    def __exit__(self, *exc):
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,15 +104,17 @@ class LoopEnd:
 
 def run_loop(cfg: ml_collections.ConfigDict, state, start: int, batches, steps: dict[str, Callable], *,
              writers: list[MetricsWriter], on_eval: Callable[[int, object], None],
-             on_checkpoint: Callable[[int, object], None] | None = None, on_sync: Callable[[], None] | None = None,
-             stop=None, progress=None, profiler=None) -> LoopEnd:
+             on_checkpoint: Callable[[int, object], None] | None = None, on_sync: Callable[[int], None] | None = None,
+             stop=None, progress=None, profiler=None,
+             on_flow: Callable[[int, object, dict], None] | None = None, flow_every: int = 0) -> LoopEnd:
     """The one training loop, from step ``start`` to ``cfg.num_steps``, for a run or for vmapped trials.
 
     ``steps``: the compiled ``"lean"`` and ``"logging"`` steps (``lectarch.train.step.STEP_KINDS``);
     ``on_eval(step, state)`` evaluates and writes; ``on_checkpoint(step, state)`` saves; ``on_sync()``
-    runs at each host sync (the checkpointer's poll). The host syncs only at boundaries. A leading trial
+    runs at each host sync (the checkpointer's poll), with the step. The host syncs only at boundaries. A leading trial
     axis in the metrics writes row ``k`` to ``writers[k]``; the loop stops as non-finite when every
-    trial is.
+    trial is. ``on_flow(step, state, batch)`` runs before the update of every ``flow_every``-th step (the
+    gradient-flow probe, its own program: the train steps are unchanged).
     """
     step, t_log, s_log = start, time.time(), start
     while step < cfg.num_steps:
@@ -148,7 +124,10 @@ def run_loop(cfg: ml_collections.ConfigDict, state, start: int, batches, steps: 
             profiler.before(step)
         step += 1
         at = boundary(cfg, step)
-        state, metrics = steps["logging" if at.any else "lean"](state, next(batches))
+        batch = next(batches)
+        if on_flow is not None and flow_every and step % flow_every == 0:
+            on_flow(step, state, batch)  # before the step: it donates the state's buffers
+        state, metrics = steps["logging" if at.any else "lean"](state, batch)
         if profiler:
             profiler.after(step, (state, metrics))
         if progress is not None:
@@ -157,7 +136,7 @@ def run_loop(cfg: ml_collections.ConfigDict, state, start: int, batches, steps: 
             continue
         m = jax.device_get(metrics)  # the only host sync: at log, eval and checkpoint steps
         if on_sync is not None:
-            on_sync()
+            on_sync(step)
         bad = np.asarray(m["nonfinite_step"])
         if np.all(bad >= 0):
             return LoopEnd(state, step, "nonfinite", int(np.min(bad)) + 1)
@@ -172,6 +151,45 @@ def run_loop(cfg: ml_collections.ConfigDict, state, start: int, batches, steps: 
         if at.checkpoint and on_checkpoint is not None:
             on_checkpoint(step, state)
     return LoopEnd(state, step, "finished")
+
+
+def _explained(explain: Callable | None, run: Run, state, bad_index: int, workdir: pathlib.Path) -> str:
+    """`` where: ...`` from ``explain`` (a failed diagnosis never changes the stop or its exit code)."""
+    if explain is None or jax.process_index() != 0:
+        return ""
+    try:
+        return "\n" + explain(run, state, bad_index, workdir)
+    except Exception as e:  # noqa: BLE001 - the stop is reported whatever the diagnosis does
+        return f"\n(where the non-finite value entered could not be located: {type(e).__name__}: {str(e)[:200]})"
+
+
+class GradFlowLog:
+    """``config.log_grad_flow_every``: per-layer ||dL/dW|| and ||dL/dW||/||W|| (and ||dL/dh_t|| over t for
+    a recurrent model) at the chosen steps, to metrics.jsonl (split ``grad_flow``) and TensorBoard, from
+    a program of its own; one warning line when the gradient vanishes or explodes across the network."""
+
+    def __init__(self, run: Run, writer: MetricsWriter):
+        from lectarch.models.capabilities import StatePerturbations
+        from lectarch.train.step import step_key
+
+        self.recurrent = isinstance(run.model, StatePerturbations)
+        self.fn = jax.jit(make_flow_fn(run.graphdef, run.objective, self.recurrent))
+        self.writer, self.step_key, self.warned = writer, step_key, set()
+
+    def __call__(self, step: int, state, batch: dict) -> None:
+        out = jax.device_get(self.fn(state.params, state.rest, batch, self.step_key(state)))
+        layers = {k: float(v) for k, v in out.items() if k.startswith("grad_flow/")}
+        times = {k.removeprefix("time/"): np.asarray(v) for k, v in out.items() if k.startswith("time/")}
+        self.writer.write(step, "grad_flow", dict(layers, **{f"time/{k}/t1": float(v[0]) for k, v in times.items()},
+                                                 **{f"time/{k}/tT": float(v[-1]) for k, v in times.items()}))
+        self.writer.histograms(step, {f"grad_flow/time/{k}": v for k, v in times.items()})
+        norms = [v for k, v in layers.items() if k.endswith("/grad_norm")]  # layers in path order
+        checks = [("layers", flow_warning(norms, "||dL/dW||"))]
+        checks += [(k, flow_warning(v, f"||dL/dh_t|| of {k}")) for k, v in times.items()]
+        for what, line in checks:
+            if line and what not in self.warned and jax.process_index() == 0:
+                self.warned.add(what)
+                print(f"warning at step {step}: {line}", file=sys.stderr)
 
 
 def _better(new: dict, best: dict) -> bool:
@@ -200,28 +218,34 @@ def _write_pictures(cfg, model_type: type, host_model: Callable[[], nnx.Module],
                     step: int) -> list[pathlib.Path]:
     if not issubclass(model_type, Pictures) or not cfg.get("pictures", True) or jax.process_index() != 0:
         return []
-    images = host_model().pictures(pipeline.stack([dataset.eval[0]])["inputs"])
+    from lectarch.viz.model_pictures import model_pictures  # matplotlib: imported when a picture is drawn
+
+    images = model_pictures(host_model(), dataset, 0)
     return [p for name, img in images.items() if (p := writer.image(step, name, img)) is not None]
 
 
 def train(run: Run, workdir: str | pathlib.Path, *, resume_command: str = "",
-          on_eval: Callable[[int, dict], None] | None = None) -> Result:
+          on_eval: Callable[[int, dict], None] | None = None, explain_nonfinite: Callable | None = None) -> Result:
     """Train (or resume) ``run`` (``lectarch.experiment.build_run``) in ``workdir``.
 
     ``on_eval(step, eval_metrics)``, if given, runs after each evaluation (a sweep reports to its
     trial there); an exception it raises (e.g. ``optuna.TrialPruned``) stops the run after the
     checkpoints are flushed and the files closed, and propagates to the caller. The workdir's run
     lock is held throughout: a second run on it stops with ``WorkdirLocked``, changing nothing.
+    ``explain_nonfinite(run, state, bad_index, workdir) -> str``, if given, adds a line to the
+    non-finite stop's message (``lectarch train`` passes ``lectarch.inspect.backward_nan.explain_nonfinite``).
     """
     workdir = prepare(workdir)
     # One lock per run: process 0 holds it (the other processes of a multi-host run share the workdir).
-    with RunLock(workdir) if jax.process_index() == 0 else contextlib.nullcontext():
+    with RunLock(workdir) if jax.process_index() == 0 else contextlib.nullcontext() as lock:
         check_resume(workdir, run.cfg)
-        return _train_locked(run, workdir, resume_command=resume_command, on_eval=on_eval)
+        return _train_locked(run, workdir, resume_command=resume_command, on_eval=on_eval, lock=lock,
+                             explain_nonfinite=explain_nonfinite)
 
 
 def _train_locked(run: Run, workdir: pathlib.Path, *, resume_command: str,
-                  on_eval: Callable[[int, dict], None] | None) -> Result:
+                  on_eval: Callable[[int, dict], None] | None, lock: RunLock | None = None,
+                  explain_nonfinite: Callable | None = None) -> Result:
     t0 = time.time()
     cfg, mesh, dataset, graphdef, state = run.cfg, run.mesh, run.dataset, run.graphdef, run.state
     num_params = count_params(state)
@@ -236,6 +260,11 @@ def _train_locked(run: Run, workdir: pathlib.Path, *, resume_command: str,
     if restored is not None:
         state, _, start = restored
         print(f"Resuming from step {start} ({ckpt.directory})", file=sys.stderr)
+    try:  # before a row is dropped or a file rewritten: never over an earlier run's saved history
+        check_history(workdir, cfg, start)
+    except HistoryError:
+        ckpt.close()
+        raise
     record = read_record(workdir, start) if start else None
     if record is not None and start >= cfg.num_steps:  # nothing left to do: the run's own summary
         ckpt.close()
@@ -269,11 +298,21 @@ def _train_locked(run: Run, workdir: pathlib.Path, *, resume_command: str,
         if on_eval is not None:
             on_eval(step, dict(last))  # may raise (e.g. a pruned sweep trial)
 
+    at = {"step": start}  # the last boundary reached: what a save failure reports
+
+    def synced(step: int) -> None:  # at each boundary: the workdir is still the one locked, no save has failed
+        at["step"] = step
+        if lock is not None:
+            lock.check()
+        ckpt.poll()
+
     status, message, step = "finished", "", start
     try:
-        with _StopRequest() as stop:
+        with preemption.StopRequest() as stop:  # the same step in every process
+            flow = GradFlowLog(run, writer) if cfg.get("log_grad_flow_every", 0) else None
             end = run_loop(cfg, state, start, batches, steps, writers=[writer], on_eval=evaluate_and_report,
-                           on_checkpoint=lambda s, st: ckpt.save(s, st, {"next_step": s}), on_sync=ckpt.poll,
+                           on_flow=flow, flow_every=cfg.get("log_grad_flow_every", 0),
+                           on_checkpoint=lambda s, st: ckpt.save(s, st, {"next_step": s}), on_sync=synced,
                            stop=stop, progress=progress, profiler=profiler)
             state, step, status = end.state, end.step, end.status
             if status == "interrupted":
@@ -285,8 +324,10 @@ def _train_locked(run: Run, workdir: pathlib.Path, *, resume_command: str,
                 kept = (f"The last checkpoint that verified (step {verified[-1]}) is kept in {ckpt.directory}"
                         if verified else "No checkpoint has been saved yet")
                 message = f"non-finite loss or gradient at step {end.nonfinite_step}: stopped. {kept}"
+                message += _explained(explain_nonfinite, run, state, end.nonfinite_step - 1, workdir)
             ckpt.wait()
     except CheckpointSaveError as e:
+        step = at["step"]
         status, message = "save_failed", f"error: {e}. Earlier checkpoints are kept; free the cause and rerun to resume"
     finally:  # also when on_eval or anything else raises: flush checkpoints, close files
         if profiler:
@@ -332,7 +373,8 @@ def summary(result: Result) -> str:
     lines.append(f"  metrics     {w / 'metrics.jsonl'}")
     lines.append(f"  config      {w / 'config.json'}")
     lines.append(f"  checkpoints {w / 'checkpoints'}")
-    lines.append(f"  tensorboard {_tensorboard_program()} --logdir {w / 'tensorboard'}")
+    # the parent folder: every run in it shows as "<workdir name>/tensorboard", side by side with this one
+    lines.append(f"  tensorboard {_tensorboard_program()} --logdir {w.parent}")
     if (w / "pictures").exists():
         lines.append(f"  pictures    {w / 'pictures'}")
     return "\n".join(lines)

@@ -60,17 +60,30 @@ class MetricsWriter:
                         self.tb.add_scalar(f"{split}/{k}", v, step)
                 self.tb.flush()  # a full disk shows here, not in tensorboardX's writer thread
 
-    def image(self, step: int, name: str, image: np.ndarray) -> pathlib.Path | None:
-        """Save ``image`` (HxW or HxWx3/4, floats in [0, 1]) as a PNG and a TensorBoard image."""
+    def histograms(self, step: int, arrays: dict[str, np.ndarray]) -> None:
+        """TensorBoard histograms of ``arrays`` (e.g. ||dL/dh_t|| over t); nothing in metrics.jsonl."""
+        if self.tb is None or not arrays:
+            return
+        with _naming(self.workdir / "tensorboard"):
+            for name, values in arrays.items():
+                values = np.asarray(values, np.float64)
+                if values.size and np.all(np.isfinite(values)):
+                    self.tb.add_histogram(name, values, step)
+            self.tb.flush()
+
+    def image(self, step: int, name: str, picture) -> pathlib.Path | None:
+        """Draw ``picture`` (a ``lectarch.viz.picture.Picture``, or an HxW / HxWx3 image with values in
+        [0, 1]) titled with ``step``; save it as a PNG and the same pixels as a TensorBoard image."""
         if not self.active:
             return None
+        from lectarch.viz.render import rendered
+
         out = self.workdir / "pictures" / f"{name}_step{step}.png"
-        save_png(out, image)
+        rgb = rendered(name, picture, step)
+        save_png(out, rgb)
         if self.tb is not None:
-            img = np.asarray(image, np.float32)
-            img = img[..., None] if img.ndim == 2 else img
             with _naming(self.workdir / "tensorboard"):
-                self.tb.add_image(name, np.clip(img, 0, 1), step, dataformats="HWC")
+                self.tb.add_image(name, rgb, step, dataformats="HWC")
         return out
 
     def close(self) -> None:
@@ -91,16 +104,12 @@ def _naming(path: pathlib.Path):
         raise OSError(e.errno, e.strerror or str(e) or type(e).__name__, str(path)) from e
 
 
-def save_png(path: pathlib.Path, image: np.ndarray) -> None:
-    import matplotlib
+def save_png(path: pathlib.Path, rgb: np.ndarray) -> None:
+    """Write ``H x W x 3`` uint8 pixels (a rendered picture) as a PNG; an ``OSError`` names ``path``."""
+    from lectarch.viz.render import save_rgb
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    img = np.clip(np.asarray(image, np.float32), 0, 1)
     with _naming(path):
-        plt.imsave(path, img, cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
+        save_rgb(path, rgb)
 
 
 class MetricsFileError(ConfigError):

@@ -112,7 +112,7 @@ class Run:
             compiled = jitted.lower(self.state_spec(), spec).compile()
             keys = dict(memory.size_keys(self.cfg), eval_batch_size=self.cfg.eval_batch_size)
             keys.pop("batch_size", None)
-            memory.check_step_memory(compiled, self.mesh, keys)
+            memory.check_step_memory(compiled, self.mesh, keys, what="the eval step")
             self._compiled["eval"] = compiled
         return self._compiled["eval"]
 
@@ -140,6 +140,9 @@ def make_run(cfg: ml_collections.ConfigDict, dataset: Dataset, objective: Object
     """
     mesh = sharding.make_mesh(cfg.get("num_devices", 0) if num_devices is None else num_devices)
     check_batch_sizes(cfg, mesh)
+    # every batch-like value against host (and device) memory before anything large is built or compiled
+    memory.check_batch_sizes({"config.batch_size": batch_size or cfg.batch_size,
+                              "config.eval_batch_size": cfg.eval_batch_size}, dataset.train[0])
     built: dict = {}
 
     def fresh() -> TrainState:

@@ -18,6 +18,8 @@ CONFIG_FILE = "config.json"
 
 # Keys that may change when a run is resumed: length, cadence, outputs and machine-local settings.
 RESUMABLE_KEYS = frozenset({
+    "compilation_cache",
+    "log_grad_flow_every",
     "num_steps",
     "log_every",
     "eval_every",
@@ -87,7 +89,12 @@ def _has_checkpoints(workdir: pathlib.Path) -> bool:
 
 
 def check_resume(workdir: pathlib.Path, cfg: ml_collections.ConfigDict) -> None:
-    """Refuse to resume ``workdir`` with a config that would change the run's history."""
+    """Refuse to resume ``workdir`` with a config that would change the run's history, or to rewrite
+    that history (``lectarch.train.history.check_history``: a missing ``config.json`` or
+    ``checkpoints`` folder beside an earlier run's rows)."""
+    from lectarch.train.history import check_history
+
+    check_history(workdir, cfg)
     try:
         saved = read_saved_config(workdir)
     except ConfigError:

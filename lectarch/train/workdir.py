@@ -28,11 +28,28 @@ class WorkdirLocked(WorkdirError):
     """Another process is training in this workdir."""
 
 
-def describe_os_error(e: OSError) -> str:
-    """``PATH: cause`` for an OSError, e.g. ``/run/metrics.jsonl: No space left on device``."""
-    cause = e.strerror or (errno.errorcode.get(e.errno, "") if e.errno else "") or str(e) or type(e).__name__
-    path = e.filename if e.filename is not None else ""
-    return f"{path}: {cause}" if path else cause
+# Orbax and TensorStore report a failed file-system call in their own exception types, with the
+# OS's words somewhere in the text.
+_CAUSES_IN_TEXT = (("RESOURCE_EXHAUSTED", errno.ENOSPC), ("No space left", errno.ENOSPC),
+                   ("Read-only file system", errno.EROFS), ("Permission denied", errno.EACCES),
+                   ("Operation not permitted", errno.EPERM))
+
+
+def describe_os_error(e: BaseException) -> str:
+    """A file-system failure in words, the one description every command prints.
+
+    An ``OSError``: ``PATH: cause`` when it names a path (``/run/metrics.jsonl: No space left on
+    device``), else the cause. Another exception (orbax's, TensorStore's): the OS's cause found in
+    its text, else ``Type: first line``.
+    """
+    if isinstance(e, OSError):
+        cause = (e.strerror or (os.strerror(e.errno) if e.errno else "") or str(e) or type(e).__name__)
+        return f"{e.filename}: {cause}" if e.filename not in (None, "") else cause
+    text = str(e)
+    for marker, code in _CAUSES_IN_TEXT:
+        if marker in text:
+            return os.strerror(code)
+    return f"{type(e).__name__}: {text.splitlines()[0][:200] if text else ''}"
 
 
 def prepare(workdir: str | os.PathLike) -> pathlib.Path:
@@ -85,6 +102,13 @@ class RunLock:
         os.fsync(fd)
         self._fd = fd
         return self
+
+    def check(self) -> None:
+        """``WorkdirLost`` (one line) if the workdir was deleted, moved or replaced while held."""
+        if self._fd is not None:
+            from lectarch.train.workdir_lost import check_lock
+
+            check_lock(self.path, self._fd)
 
     def release(self) -> None:
         if self._fd is not None:

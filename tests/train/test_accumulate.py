@@ -7,7 +7,7 @@ import pytest
 
 from lectarch.config import ConfigError
 from lectarch.data import build_dataset, pipeline
-from lectarch.experiment import build_objective, build_run, train
+from lectarch.experiment import build_objective, build_run, open_run, train
 from lectarch.train import memory, sharding
 from lectarch.train.metrics import read_metrics
 from lectarch.train.state import init_state
@@ -108,3 +108,20 @@ def test_accumulated_training_resumes_exactly(tmp_path):
     train(cfg, tmp_path / "resumed")
     losses = lambda d: [r["loss"] for r in read_metrics(d, "train")]  # noqa: E731
     assert losses(tmp_path / "resumed") == losses(tmp_path / "straight") and len(losses(tmp_path / "straight")) == 4
+
+
+def test_memory_tools_from_the_command_line(tmp_path, repo_root, capsys):
+    """One run through the command line with every tool on: accumulation, the moving average
+    (evaluated), remat and bfloat16 compute; then checkpoint averaging of its last 3 checkpoints."""
+    from lectarch.cli import main
+
+    run = tmp_path / "ema"
+    assert main(["train", "--config", f"{repo_root}/experiments/configs/mlp_digits.py", "--workdir", str(run),
+                 "--config.accumulate_steps=2", "--config.ema.decay=0.99", "--config.ema.evaluate=true",
+                 "--config.model.remat=block", "--config.model.dtype=bfloat16", "--config.num_steps=6",
+                 "--config.log_every=2", "--config.eval_every=6", "--config.checkpoint_every=2",
+                 "--config.progress=false", "--config.model.width=16", "--config.batch_size=32"]) == 0
+    assert [r["step"] for r in read_metrics(run, "train")] == [2, 4, 6]
+    assert main(["average", "--workdir", str(run), "--last", "3", "--out", str(tmp_path / "avg")]) == 0
+    assert "steps 2, 4, 6" in capsys.readouterr().out
+    assert open_run(tmp_path / "avg").state.ema_params is not None

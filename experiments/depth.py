@@ -1,6 +1,6 @@
 """Depth experiment: per-layer gradient norms of a 12-layer MLP with sigmoid, tanh and ReLU.
 
-    python experiments/depth.py --workdir runs/depth [--steps 600] [--config.KEY=VALUE ...]
+    python -m experiments.depth --workdir runs/depth [--steps 600] [--config.KEY=VALUE ...]
 
 For each activation: ||dL/dW_l|| for every layer at initialisation (same seed, same batch), then
 after ``--steps`` SGD steps of ``lectarch train`` (experiments/configs/deep_mlp.py), probed at the
@@ -15,15 +15,14 @@ import json
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-
-from lectarch.experiment import load_config  # noqa: E402
-from lectarch.inspect.gradflow import layer_probe  # noqa: E402
-from lectarch.inspect.programs import build_programs, restore_programs  # noqa: E402
-from lectarch.inspect.report import Report  # noqa: E402
-from lectarch.train.loop import train  # noqa: E402
-from lectarch.viz.gradflow_plots import layer_norms_figure  # noqa: E402
-from experiments.results_file import Measurement, write_results  # noqa: E402
+from lectarch.experiment import load_config
+from lectarch.inspect.gradflow import layer_probe
+from lectarch.experiment import build_run
+from lectarch.train.run import restored
+from lectarch.inspect.report import Report
+from lectarch.experiment import train
+from lectarch.viz.gradflow_plots import layer_norms_figure
+from experiments.results_file import Measurement, write_results
 
 CONFIG = pathlib.Path(__file__).resolve().parent / "configs" / "deep_mlp.py"
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
@@ -54,11 +53,12 @@ def main(argv=None) -> int:
     for act in ACTIVATIONS:
         extra = [f"model.activation={act}", "progress=false"] + ([f"num_steps={args.steps}"] if args.steps else [])
         cfg = load_config(CONFIG, overrides + extra)
-        programs = build_programs(cfg, concrete=True)
-        init = layer_probe(programs)
+        run = build_run(cfg, num_devices=1)
+        init = layer_probe(run)
         result = train(cfg, workdir / act)
-        trained_programs, step = restore_programs(programs, workdir / act)
-        trained = layer_probe(trained_programs)
+        trained_run = restored(run, workdir / act)
+        step = trained_run.step
+        trained = layer_probe(trained_run)
         for stage, layers in (("init", init), (f"step{step}", trained)):
             rows += [dict(activation=act, stage=stage, **r.row()) for r in layers]
         init_curves[act] = [(r.layer, r.grad_norm) for r in init]

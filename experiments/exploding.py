@@ -1,6 +1,6 @@
 """Exploding gradients: a tanh RNN with recurrent spectral radius 2, trained without and with clipping.
 
-    python experiments/exploding.py --workdir runs/exploding [--radius 2.0] [--clip 1.0] [--steps 600]
+    python -m experiments.exploding --workdir runs/exploding [--radius 2.0] [--clip 1.0] [--steps 600]
         [--config.KEY=VALUE ...]
 
 Pascanu, Mikolov and Bengio (2013): if the largest singular value of the recurrent matrix R is
@@ -8,10 +8,10 @@ above 1 (1/gamma with gamma = max |tanh'| = 1), dh_T/dh_t = prod_k diag(tanh'_k)
 exponentially in T - t, and one SGD step on such a gradient throws the weights far away. Clipping
 the gradient's global norm to a threshold keeps the direction and bounds the step.
 
-The script builds the initial state of experiments/configs/gradflow_exploding.py, multiplies every
-recurrent matrix R (orthogonal at init) by ``--radius`` so its spectral radius is exactly that,
-saves it as the step-0 checkpoint of each run and lets ``lectarch.train.loop.train`` resume from
-it (same data, same seed): once with ``clip.global_norm=0`` (off), once with ``--clip``.
+The script trains experiments/configs/gradflow_exploding.py, whose recurrent matrix R starts as an
+orthogonal matrix times ``model.recurrent_spectral_radius`` (``--radius`` overrides it), so its
+spectral radius is exactly that (same data, same seed, the same initial state as `lectarch train`
+of that file): once with ``clip.global_norm=0`` (off), once with ``--clip``.
 Writes its table to experiments/results/inspect/exploding/exploding.md (``--results``) and into the workdir: ``exploding_training.png`` (loss and gradient norm against step),
 ``exploding_time_init.png`` (||dL/dh_t|| at the scaled init), ``exploding_jacobian_init.png``
 (singular values of dh_T/dh_t), ``exploding.csv``/``.json``, ``summary.json``, TensorBoard images,
@@ -23,20 +23,12 @@ import json
 import pathlib
 import sys
 
-import jax
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-
-from lectarch.experiment import load_config  # noqa: E402
-from lectarch.train.tree_names import path_names  # noqa: E402
-from lectarch.inspect.programs import build_programs  # noqa: E402
-from lectarch.inspect.report import Report  # noqa: E402
-from lectarch.inspect.timeflow import jacobian_probe, time_probe, time_rows  # noqa: E402
-from lectarch.train.checkpoint import Checkpointer  # noqa: E402
-from lectarch.train.loop import train  # noqa: E402
-from lectarch.train.metrics import read_metrics  # noqa: E402
-from lectarch.viz import gradflow_plots as plots  # noqa: E402
-from experiments.results_file import Measurement, write_results  # noqa: E402
+from lectarch.experiment import build_run, load_config, train
+from lectarch.inspect.report import Report
+from lectarch.inspect.timeflow import jacobian_probe, time_probe, time_rows
+from lectarch.train.metrics import read_metrics
+from lectarch.viz import gradflow_plots as plots
+from experiments.results_file import Measurement, write_results
 
 CONFIG = pathlib.Path(__file__).resolve().parent / "configs" / "gradflow_exploding.py"
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "inspect" / "exploding" / "exploding.md"
@@ -59,16 +51,11 @@ def results_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def scale_recurrent(params, radius: float):
-    """Every recurrent matrix ``R`` times ``radius`` (R is orthogonal at init: spectral radius = radius)."""
-    return jax.tree_util.tree_map_with_path(
-        lambda path, w: w * radius if path_names(path)[-1] == "R" else w, params)
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--workdir", required=True)
-    p.add_argument("--radius", type=float, default=0.0, help="spectral radius of R (default: the config's)")
+    p.add_argument("--radius", type=float, default=0.0,
+                   help="spectral radius of R at init (default: the config's model.recurrent_spectral_radius)")
     p.add_argument("--clip", type=float, default=1.0, help="clip.global_norm of the clipped run")
     p.add_argument("--steps", type=int, default=0, help="training steps (default: the config's num_steps)")
     p.add_argument("--results", default=str(RESULTS), help="the Markdown results file to write")
@@ -76,18 +63,17 @@ def main(argv=None) -> int:
     measurement = Measurement()
     overrides = [a.removeprefix("--config.") for a in rest if a.startswith("--config.")]
     overrides += ["progress=false"] + ([f"num_steps={args.steps}"] if args.steps else [])
+    overrides += [f"model.recurrent_spectral_radius={args.radius}"] if args.radius else []
     workdir = pathlib.Path(args.workdir)
     report = Report(workdir)
     runs, summary, rows = {}, {}, []
     for run, clip in (("noclip", 0.0), ("clip", args.clip)):
         cfg = load_config(CONFIG, overrides + [f"clip.global_norm={clip}"])
-        radius = args.radius or cfg.exploding.spectral_radius
-        programs = build_programs(cfg, concrete=True)
-        state = programs.state.replace(params=scale_recurrent(programs.state.params, radius))
-        programs.state = state
+        radius = cfg.model.recurrent_spectral_radius
         if run == "noclip":  # the same initial state for both runs: probe it once
-            norms = time_probe(programs)
-            svals = jacobian_probe(programs)
+            probed = build_run(cfg, num_devices=1)
+            norms = time_probe(probed)
+            svals = jacobian_probe(probed)
             rows = time_rows(norms)
             report.figure("exploding_time_init", plots.time_norms_figure(
                 {f"tanh RNN, spectral radius {radius:g}": norms["0.h"]}, f"adding problem T={cfg.data.T}, at init"))
@@ -96,9 +82,6 @@ def main(argv=None) -> int:
             summary["init"] = {"spectral_radius": radius, "dL_dh_1": float(norms["0.h"][0]),
                                "dL_dh_T": float(norms["0.h"][-1]),
                                "largest_singular_value_dhT_dht": {t: float(s[0]) for t, s in svals.items()}}
-        ckpt = Checkpointer(workdir / run / "checkpoints", async_save=False)
-        ckpt.save(0, state, {"next_step": 0})
-        ckpt.close()
         result = train(cfg, workdir / run)
         metrics = read_metrics(workdir / run, "train")
         runs[f"clip.global_norm={clip:g}" if clip else "no clipping"] = {

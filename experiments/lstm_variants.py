@@ -1,6 +1,6 @@
 """The full LSTM and Greff et al.'s eight variants on one task, same budget, several seeds.
 
-    python experiments/lstm_variants.py --workdir runs/lstm_variants [--seeds 0,1,2] [--steps 800]
+    python -m experiments.lstm_variants --workdir runs/lstm_variants [--seeds 0,1,2] [--steps 800]
 
 Trains experiments/configs/lstm_variants.py (the adding problem, T=50, 800 steps of Adam) for each
 variant and seed, writes its table to experiments/results/recurrent/lstm_variants.md (``--results``), and
@@ -15,15 +15,14 @@ import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from experiments.results_file import Measurement, write_results  # noqa: E402
+from experiments.results_file import Measurement, write_results
 RESULTS = ROOT / "experiments" / "results" / "recurrent" / "lstm_variants.md"
 
 
 def run_one(variant: str, seed: int, steps: int, workdir: pathlib.Path, extra: list[str]) -> dict:
     from lectarch.experiment import load_config
-    from lectarch.train.loop import train
+    from lectarch.experiment import train
 
     cfg = load_config(ROOT / "experiments" / "configs" / "lstm_variants.py",
                       [f"model.variant={variant}", f"seed={seed}", f"num_steps={steps}", "progress=false",

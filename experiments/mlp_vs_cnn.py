@@ -1,9 +1,9 @@
 """The lecture's claim for convolutions: far fewer weights, at least as accurate. MLP vs CNN on digits.
 
-    python experiments/mlp_vs_cnn.py [--seeds 0 1 2] [--workdir runs/mlp_vs_cnn]
+    python -m experiments.mlp_vs_cnn [--seeds 0 1 2] [--workdir runs/mlp_vs_cnn]
 
 Trains experiments/configs/mlp_digits.py and experiments/configs/cnn_digits.py once per seed with
-``lectarch.train.loop.train`` (fresh workdirs under ``--workdir``), then prints and saves
+``lectarch.experiment.train`` (fresh workdirs under ``--workdir``), then prints and saves
 (experiments/results/cnn/mlp_vs_cnn.md with ``--results``; ``results.md``, ``results.json`` in the workdir) the parameter counts and final test accuracies, mean and
 standard deviation over the seeds. Runtime: about 3 minutes on a 2-core CPU for 3 seeds.
 """
@@ -16,9 +16,8 @@ import statistics
 import sys
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
-from experiments.results_file import Measurement, write_results  # noqa: E402
+from experiments.results_file import Measurement, write_results
 RESULTS = REPO / "experiments" / "results" / "cnn" / "mlp_vs_cnn.md"
 
 CONFIGS = {"MLP": "mlp_digits", "CNN": "cnn_digits"}
@@ -26,7 +25,7 @@ CONFIGS = {"MLP": "mlp_digits", "CNN": "cnn_digits"}
 
 def run(seeds, workdir: pathlib.Path, extra: list[str]) -> dict:
     from lectarch.experiment import load_config
-    from lectarch.train.loop import train
+    from lectarch.experiment import train
 
     results = {}
     for label, name in CONFIGS.items():

@@ -32,11 +32,19 @@ def machine() -> dict:
             "cpu_count": os.cpu_count(), "loadavg_1m": round(load[0], 2)}
 
 
+def _program() -> str:
+    """How this process was started: ``python -m experiments.bench`` for a module run with ``-m``."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:
+        return "python -m " + spec.name.removesuffix(".__main__")
+    return pathlib.Path(sys.argv[0]).as_posix()
+
+
 class Measurement:
     """Facts of one measurement: ``start()`` before, ``header()`` after (load before and after)."""
 
     def __init__(self, command: str | None = None):
-        self.command = command or " ".join([pathlib.Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
+        self.command = command or " ".join([_program(), *sys.argv[1:]])
         self.started = datetime.datetime.now(datetime.timezone.utc)
         self.load_before = machine()["loadavg_1m"]
 

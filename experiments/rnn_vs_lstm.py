@@ -1,6 +1,6 @@
 """The tanh RNN against the LSTM on the adding problem at T = 50, 100, 200: curves and a table.
 
-    python experiments/rnn_vs_lstm.py --workdir runs/rnn_vs_lstm [--T 50,100,200] [--steps 2000]
+    python -m experiments.rnn_vs_lstm --workdir runs/rnn_vs_lstm [--T 50,100,200] [--steps 2000]
 
 Trains experiments/configs/adding_rnn.py and adding_lstm.py (same data, batch, steps and
 clipping) at each T, writes its table to experiments/results/recurrent/rnn_vs_lstm.md (``--results``) and into the
@@ -17,15 +17,14 @@ import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from experiments.results_file import Measurement, write_results  # noqa: E402
+from experiments.results_file import Measurement, write_results
 RESULTS = ROOT / "experiments" / "results" / "recurrent" / "rnn_vs_lstm.md"
 
 
 def run_one(model: str, T: int, steps: int, workdir: pathlib.Path, extra: list[str]) -> dict:
     from lectarch.experiment import load_config
-    from lectarch.train.loop import train
+    from lectarch.experiment import train
 
     cfg = load_config(ROOT / "experiments" / "configs" / f"adding_{model}.py",
                       [f"data.T={T}", f"num_steps={steps}", "progress=false", "num_devices=1", *extra])

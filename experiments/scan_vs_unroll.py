@@ -1,6 +1,6 @@
 """Scan vs unroll: jaxpr size, compile time and step time of an LSTM training step against T.
 
-    python experiments/scan_vs_unroll.py --workdir runs/scan_vs_unroll [--lengths 10,20,40,100,300,1000]
+    python -m experiments.scan_vs_unroll --workdir runs/scan_vs_unroll [--lengths 10,20,40,100,300,1000]
         [--unroll-max 40] [--hidden 64] [--batch 16] [--repeats 10] [--cell lstm|rnn]
 
 For each T: one SGD step of an LSTM layer (peepholes, hidden 64, batch 16, 8 input features, a
@@ -16,13 +16,11 @@ import argparse
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-
-from lectarch.inspect.report import Report  # noqa: E402
-from lectarch.inspect.scan_vs_unroll import format_table, measure  # noqa: E402
-from lectarch.models.cells import ElmanCell, LSTMCell  # noqa: E402
-from lectarch.viz.gradflow_plots import scan_vs_unroll_figure  # noqa: E402
-from experiments.results_file import Measurement, write_results  # noqa: E402
+from lectarch.inspect.report import Report
+from lectarch.inspect.scan_vs_unroll import format_table, measure
+from lectarch.models.cells import ElmanCell, LSTMCell
+from lectarch.viz.gradflow_plots import scan_vs_unroll_figure
+from experiments.results_file import Measurement, write_results
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "inspect" / "scan_vs_unroll" / "scan_vs_unroll.md"
 

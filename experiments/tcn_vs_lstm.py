@@ -1,6 +1,6 @@
 """TCN vs LSTM vs tanh RNN at comparable parameter counts: adding (two lengths), copy memory, sequential digits.
 
-    python experiments/tcn_vs_lstm.py [--out experiments/results/tcn] [--steps 600] [--tasks adding100,...]
+    python -m experiments.tcn_vs_lstm [--out experiments/results/tcn] [--steps 600] [--tasks adding100,...]
 
 For every task, the TCN (experiments/configs/tcn_adding.py's model, its levels chosen so its receptive
 field covers the sequence) is trained beside an LSTM and a tanh RNN whose hidden size is chosen to
@@ -19,9 +19,8 @@ import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
-from experiments.results_file import Measurement, write_results  # noqa: E402
+from experiments.results_file import Measurement, write_results
 
 # task -> (data overrides, objective, family, metric, baseline value, TCN levels)
 TASKS = {
@@ -91,7 +90,7 @@ def matched_hidden(task: str, model: str, target: int, steps: int, channels: int
 
 def run_one(task: str, model: str, hidden: int, steps: int, channels: int, workdir: pathlib.Path) -> dict:
     from lectarch.models.tcn import receptive_field
-    from lectarch.train.loop import train
+    from lectarch.experiment import train
 
     cfg = make_config(task, model, hidden, steps, channels)
     metric = TASKS[task][3]

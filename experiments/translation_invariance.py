@@ -1,6 +1,6 @@
 """Translation invariance of a CNN with and without max pooling (the lecture's invariance slide).
 
-    python experiments/translation_invariance.py --config experiments/configs/translation_invariance.py --workdir runs/invariance
+    python -m experiments.translation_invariance --config experiments/configs/translation_invariance.py --workdir runs/invariance
 
 Trains the config's CNN once per ``invariance.pools`` variant (``model.pool`` = max / avg / none),
 then shifts every test image by ``k = 1..max_shift`` pixels (left, right, up, down; zeros fill in)
@@ -23,9 +23,8 @@ import sys
 import numpy as np
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 
-from experiments.results_file import Measurement, write_results  # noqa: E402
+from experiments.results_file import Measurement, write_results
 RESULTS = REPO / "experiments" / "results" / "cnn" / "invariance.md"
 
 
@@ -99,8 +98,8 @@ def main(argv=None) -> int:
     overrides = [a.removeprefix("--config.") for a in rest]
 
     from lectarch.experiment import load_config
-    from lectarch.train.loop import train
-    from lectarch.train.restore import open_run
+    from lectarch.experiment import train
+    from lectarch.experiment import open_run
 
     cfg = load_config(args.config, overrides + ["progress=false"])
     workdir = pathlib.Path(args.workdir).absolute()

@@ -1,6 +1,6 @@
 """Vanishing gradients through time: tanh RNN vs LSTM vs Greff et al.'s variants on the adding problem.
 
-    python experiments/vanishing.py --workdir runs/vanishing [--models rnn,full,NIG,...] [--steps 1000]
+    python -m experiments.vanishing --workdir runs/vanishing [--models rnn,full,NIG,...] [--steps 1000]
         [--config.KEY=VALUE ...]
 
 For each model (config experiments/configs/gradflow_vanishing.py; ``rnn`` is the tanh Elman RNN,
@@ -17,16 +17,15 @@ import json
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-
-from lectarch.experiment import load_config  # noqa: E402
-from lectarch.inspect.programs import build_programs, restore_programs  # noqa: E402
-from lectarch.inspect.report import Report  # noqa: E402
-from lectarch.inspect.timeflow import time_probe  # noqa: E402
-from lectarch.models.cells import VARIANTS  # noqa: E402
-from lectarch.train.loop import train  # noqa: E402
-from lectarch.viz.gradflow_plots import time_norms_figure  # noqa: E402
-from experiments.results_file import Measurement, write_results  # noqa: E402
+from lectarch.experiment import load_config
+from lectarch.experiment import build_run
+from lectarch.train.run import restored
+from lectarch.inspect.report import Report
+from lectarch.inspect.timeflow import time_probe
+from lectarch.models.cells import VARIANTS
+from lectarch.experiment import train
+from lectarch.viz.gradflow_plots import time_norms_figure
+from experiments.results_file import Measurement, write_results
 
 CONFIG = pathlib.Path(__file__).resolve().parent / "configs" / "gradflow_vanishing.py"
 MODELS = ("rnn",) + VARIANTS
@@ -66,11 +65,12 @@ def main(argv=None) -> int:
     for name in args.models.split(","):
         extra = model_overrides(name) + ["progress=false"] + ([f"num_steps={args.steps}"] if args.steps else [])
         cfg = load_config(CONFIG, overrides + extra)
-        programs = build_programs(cfg, concrete=True)
-        init = time_probe(programs)
+        run = build_run(cfg, num_devices=1)
+        init = time_probe(run)
         result = train(cfg, workdir / name)
-        trained_programs, step = restore_programs(programs, workdir / name)
-        trained = time_probe(trained_programs, batch=programs.batch)
+        trained_run = restored(run, workdir / name)
+        step = trained_run.step
+        trained = time_probe(trained_run, batch=run.batch)
         for stage, norms in (("init", init), ("trained", trained)):
             T = len(norms["0.h"])
             rows += [{"model": name, "stage": stage, "step": 0 if stage == "init" else step, "t": t + 1,

@@ -1,5 +1,6 @@
 """Every test sees 8 CPU devices, so single-device assumptions fail here and not in a user's run,
-and silent rank promotion is an error (as in Equinox's test suite)."""
+silent rank promotion is an error and dtype promotion is strict (as in Equinox's test suite): an
+implicit float32 + bfloat16 or int + float is an error here, not a silent upcast in a user's run."""
 
 import os
 
@@ -10,8 +11,11 @@ import jax  # noqa: E402
 import pytest  # noqa: E402
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.config.update("jax_numpy_dtype_promotion", "strict")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+from tests.shared_runs import shared_compilation_cache  # noqa: E402, F401 - autouse: one cache per test run
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""experiments/tcn_vs_lstm.py: a tiny run writes the table and curves; the guide shows the committed table."""
+"""python -m experiments.tcn_vs_lstm: a tiny run writes the table and curves; the guide shows the committed table."""
 
 import json
 import pathlib
@@ -9,7 +9,7 @@ from tests.helpers import REPO, cli_env
 
 
 def test_a_tiny_run_writes_results_with_receptive_field_beside_T(tmp_path):
-    r = subprocess.run([sys.executable, "experiments/tcn_vs_lstm.py", "--steps", "4", "--tasks", "digits",
+    r = subprocess.run([sys.executable, "-m", "experiments.tcn_vs_lstm", "--steps", "4", "--tasks", "digits",
                         "--models", "tcn,rnn", "--out", str(tmp_path), "--workdir", str(tmp_path / "runs")],
                        cwd=REPO, env=cli_env(1), capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr

@@ -4,7 +4,8 @@ Run:      lectarch train --config experiments/configs/adding_rnn.py --workdir ru
           (other lengths: --config.data.T=50 / 200)
 Runtime:  about 1 minute on a 2-core CPU at T=100 (2000 steps of batch 64).
 Expected: the RNN stays at the baseline (test MSE about 1/6) at T=100 and 200: it cannot carry
-          the first marked value across ~50 steps. Measured numbers: README, experiments/rnn_vs_lstm.py.
+          the first marked value across ~50 steps. Measured numbers:
+          experiments/results/recurrent/rnn_vs_lstm.md (experiments/rnn_vs_lstm.py).
 """
 
 from lectarch.config import base_config

@@ -6,7 +6,7 @@ Data:     TFDS ``imagenet2012`` prepared as array_record from the manually downl
           (``tfds build imagenet2012 --manual_dir=... --file_format=array_record``); nothing is
           downloaded at run time, and a missing dataset is an error saying this.
 Runtime:  90 epochs, ~450k steps of batch 256. On one H100 the training step alone runs at tens of
-          thousands of images per second (experiments/bench.py), so the input pipeline (JPEG
+          thousands of images per second (python -m experiments.bench), so the input pipeline (JPEG
           decoding) sets the pace. Not for a CPU.
 Expected: not measured yet. The original AlexNet reached ~57% top-1 / 80% top-5 (Krizhevsky et al.
           2012); this 6-convolution variant of the slide lands in the same region. A lead only.

@@ -7,7 +7,7 @@ Data:     TFDS ``imagenette`` prepared as array_record (nothing is downloaded at
           ``tfds build imagenette --file_format=array_record``, then copy ~/tensorflow_datasets
           (or pass --config.data.data_dir).
 Runtime:  GPU: minutes (not measured yet). 2-core CPU: a training step of 8 images at 224 takes
-          0.35-1.9 s (experiments/bench.py, quiet vs loaded machine), i.e. roughly 10-40 minutes
+          0.35-1.9 s (python -m experiments.bench, quiet vs loaded machine), i.e. roughly 10-40 minutes
           per epoch of 9,469 images, 30 epochs: use the CPU only for the smoke test below.
 Expected: not measured yet (run the command above with the prepared data). From scratch, AlexNet-sized
           networks usually reach roughly 70-80% validation accuracy on Imagenette in ~30 epochs;
@@ -42,7 +42,7 @@ def get_config():
     c.checkpoint_every = 500
     c.model = alexnet()
     c.model.dropout = 0.5
-    c.model.dtype = "float32"  # bfloat16 on GPU; float32 is faster on CPU (experiments/bench.py)
+    c.model.dtype = "float32"  # bfloat16 on GPU; float32 is faster on CPU (python -m experiments.bench)
     c.data = images("imagenette")
     c.data.eval_split = "validation"
     c.data.image_size = 224

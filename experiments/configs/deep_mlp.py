@@ -1,6 +1,6 @@
 """A deep, narrow MLP on the digits for the depth experiment: gradient flow through 12 layers.
 
-Run:      python experiments/depth.py --workdir runs/depth      (sigmoid, tanh and ReLU; plots + CSV)
+Run:      python -m experiments.depth --workdir runs/depth      (sigmoid, tanh and ReLU; plots + CSV)
           lectarch train --config experiments/configs/deep_mlp.py --workdir runs/deep_mlp_relu
           lectarch gradflow --config experiments/configs/deep_mlp.py --config.model.activation=sigmoid --out runs/gradflow_sigmoid
 Runtime:  about 35 s for experiments/depth.py on a (busy) 2-core CPU (3 activations x 600 steps);
@@ -8,7 +8,8 @@ Runtime:  about 35 s for experiments/depth.py on a (busy) 2-core CPU (3 activati
 Expected: at initialisation ||dL/dW|| of the output layer over that of the first hidden layer is
           about 3e7 for sigmoid (sigma' <= 1/4 per layer), about 1.4 for tanh and 16 for ReLU;
           after 600 SGD steps (lr 0.05) test accuracy is about 0.97 (tanh), 0.67 (ReLU) and 0.10
-          (sigmoid: chance, its first layers never move). Measured: README section "Inspection".
+          (sigmoid: chance, its first layers never move). Measured: docs/inspection.md
+          section "Experiments".
 """
 
 from lectarch.config import base_config

@@ -5,7 +5,8 @@ right (teacher forcing) and emits the reversed source, then ``eos``. The data ar
 reverse task (``lectarch.data.seq2seq_tasks``, one sequence layout for every encoder-decoder).
 Run:      lectarch train --config experiments/configs/family_encoder_decoder.py --workdir runs/family_encdec
 Runtime:  about 1.5 minutes on a 2-core CPU (1500 steps).
-Expected: test (teacher-forced) accuracy well above the baseline 1/8; measured value in the README.
+Expected: test (teacher-forced) accuracy well above the baseline 1/8; measured value in
+          experiments/results/recurrent/family.md.
 """
 
 from lectarch.config import base_config

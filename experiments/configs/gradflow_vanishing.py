@@ -1,6 +1,6 @@
 """Vanishing gradients through time: a tanh RNN, the LSTM and Greff et al.'s variants on the adding problem.
 
-Run:      python experiments/vanishing.py --workdir runs/vanishing            (all models, plots + CSV)
+Run:      python -m experiments.vanishing --workdir runs/vanishing            (all models, plots + CSV)
           lectarch gradflow --config experiments/configs/gradflow_vanishing.py --out runs/vanishing_lstm_init
           lectarch train --config experiments/configs/gradflow_vanishing.py --workdir runs/vanishing_lstm
 Runtime:  experiments/vanishing.py: about 13 minutes on a busy 2-core CPU (10 models x 1000 steps,
@@ -9,7 +9,8 @@ Expected: at initialisation ||dL/dh_1|| / ||dL/dh_T|| is about 4e-3 for the tanh
           the LSTM (forget bias 1), 4e-8 for CIFG (its forget gate 1 - i starts at 1/2) and 0.5-3
           for the variants without an input or forget gate; after 1000 Adam steps every model
           beats the baseline MSE 1/6 at T=50 (tanh RNN 0.036, LSTM 0.008, CIFG 0.001).
-          Measured numbers and plots: README section "Inspection".
+          Measured numbers and plots: docs/inspection.md
+          section "Experiments".
 """
 
 from lectarch.config import base_config

@@ -3,7 +3,8 @@
 experiments/lstm_variants.py runs it for the full LSTM and the eight variants over 3 seeds.
 Run one:  lectarch train --config experiments/configs/lstm_variants.py --workdir runs/variant_NIG --config.model.variant=NIG
 Runtime:  about 40 s on a 2-core CPU (800 steps, adding problem T=50); all 27 runs about 20 minutes.
-Expected: most variants reach MSE far below the baseline 1/6; the measured table is in the README.
+Expected: most variants reach MSE far below the baseline 1/6; the measured table is in
+          experiments/results/recurrent/lstm_variants.md.
 """
 
 from lectarch.config import base_config

@@ -5,7 +5,7 @@ Run:      lectarch train --config experiments/configs/tcn_adding.py --workdir ru
           1 + 2 (k - 1)(2^L - 1) must reach T: lectarch receptive-field --config THIS_FILE)
 Runtime:  about 1-2 minutes on a 2-core CPU at T=100 (1000 steps of batch 64).
 Expected: test MSE well under the baseline 1/6 at T=100 (receptive field 1 + 2*2*63 = 253 >= 100);
-          the comparison with the LSTM and the tanh RNN: python experiments/tcn_vs_lstm.py
+          the comparison with the LSTM and the tanh RNN: python -m experiments.tcn_vs_lstm
           (experiments/results/tcn/results.md).
 """
 

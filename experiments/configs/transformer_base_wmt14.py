@@ -20,7 +20,7 @@ Smoke test on random mock data (tfds.testing.mock_data), end to end on a CPU in 
             --config.num_steps=20 --config.batch_size=16 --config.eval_batch_size=16 --config.eval_every=20 \
             --config.model.d_model=32 --config.model.d_ff=64 --config.model.num_heads=2 \
             --config.model.num_encoder_layers=1 --config.model.num_decoder_layers=1 --config.model.dtype=float32
-          (tests/data/test_translation.py runs the same through lectarch.train.loop.train.)
+          (tests/data/test_translation.py runs the same through lectarch.experiment.train.)
 """
 
 from lectarch.config import base_config

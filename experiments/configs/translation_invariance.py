@@ -1,12 +1,13 @@
 """Translation invariance: how much hidden responses and predictions change when the input shifts.
 
-Run:      python experiments/translation_invariance.py --config experiments/configs/translation_invariance.py --workdir runs/invariance
+Run:      python -m experiments.translation_invariance --config experiments/configs/translation_invariance.py --workdir runs/invariance
 Runtime:  about 2 minutes on a 2-core CPU (trains the CNN of cnn_digits.py once per pooling
           variant in ``invariance.pools``, then shifts every test image by 1..max_shift pixels).
 Expected: with max pooling the hidden responses (the maps the dense layer reads) change less under
           a 1-pixel shift than without pooling, and fewer predictions flip; both degrade as the
           shift grows (8x8 digits: a 3-pixel shift moves most of the digit). Writes
-          ``invariance.png``, ``invariance.json`` and a table (README, SECTION cnn).
+          ``invariance.png``, ``invariance.json`` and a table (results in
+          experiments/results/cnn/invariance.md).
 """
 
 import pathlib

@@ -3,8 +3,9 @@
 ``config.model.name = "gru_model"`` finds this file because it sits beside the config file (the
 config's folder is importable, as a script's is). It follows the contract of a built-in model
 module: ``build(model_cfg, spec, rngs)``, ``CONFIG_RULES``, ``default_config()`` and, optionally,
-``pictures(model, inputs)``. The cell runs under lectarch's ``lax.scan`` (``lectarch.models.scan``)
-like the built-in Elman and LSTM cells. The GRU of Cho et al. (2014):
+``pictures(model, inputs)``, and the precision policy of every model (``lectarch.models.dtypes``):
+``model.dtype`` is the matmuls' dtype, the parameters and the state stay float32. The cell runs
+under lectarch's ``lax.scan`` (``lectarch.models.scan``) like the built-in Elman and LSTM cells. The GRU of Cho et al. (2014):
 
     r_t = sigma(W_r x_t + U_r h_{t-1} + b_r)             reset gate
     z_t = sigma(W_z x_t + U_z h_{t-1} + b_z)             update gate
@@ -21,17 +22,24 @@ import ml_collections
 import numpy as np
 from flax import nnx
 
-from lectarch.config.rules import POSITIVE_INT
+from lectarch.config.rules import POSITIVE_INT, OneOf
+from lectarch.models.dtypes import DTYPES, compute_dtype
 from lectarch.models.scan import scan
 
-CONFIG_RULES = {"hidden": POSITIVE_INT}
+CONFIG_RULES = {"hidden": POSITIVE_INT, "dtype": OneOf(tuple(DTYPES))}
 
 
 def default_config() -> ml_collections.ConfigDict:
     m = ml_collections.ConfigDict()
     m.name = "gru_model"
     m.hidden = 32
+    m.dtype = "float32"  # of the matmuls: float32 | bfloat16 (parameters and state stay float32)
     return m
+
+
+def _dot(a: jax.Array, b: jax.Array, dtype: str) -> jax.Array:
+    """``a @ b`` with both operands in ``dtype``, accumulated in float32."""
+    return jnp.dot(a.astype(compute_dtype(dtype)), b.astype(compute_dtype(dtype)), preferred_element_type=jnp.float32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +47,7 @@ class GRUCell:
     """The cell contract of ``lectarch.models.scan``: parameters in a dict, carry ``{"h"}``."""
 
     hidden: int
+    dtype: str = "float32"
 
     def init_params(self, key: jax.Array, in_features: int) -> dict[str, jax.Array]:
         k_w, k_u = jax.random.split(key)
@@ -53,12 +62,12 @@ class GRUCell:
 
     def project(self, params, x_NxD: jax.Array) -> jax.Array:
         """``W x + b`` for the three gates at once (``x`` of any leading shape)."""
-        return x_NxD @ params["W"] + params["b"].reshape((1,) * (x_NxD.ndim - 1) + (-1,))
+        return _dot(x_NxD, params["W"], self.dtype) + params["b"].reshape((1,) * (x_NxD.ndim - 1) + (-1,))
 
     def step(self, params, carry, xw_t: jax.Array):
         h = carry["h"]
         xr, xz, xn = jnp.split(xw_t, 3, axis=-1)
-        ur, uz, un = jnp.split(h @ params["U"], 3, axis=-1)
+        ur, uz, un = jnp.split(_dot(h, params["U"], self.dtype), 3, axis=-1)
         r = jax.nn.sigmoid(xr + ur)
         z = jax.nn.sigmoid(xz + uz)
         n = jnp.tanh(xn + r * un)
@@ -69,11 +78,11 @@ class GRUCell:
 class GRUClassifier(nnx.Module):
     """Features ``(B, T, F)`` -> GRU over time -> a dense layer on the last state -> logits."""
 
-    def __init__(self, hidden: int, in_features: int, num_classes: int, rngs: nnx.Rngs):
-        self.cell = GRUCell(hidden)
+    def __init__(self, hidden: int, in_features: int, num_classes: int, rngs: nnx.Rngs, dtype: str = "float32"):
+        self.cell = GRUCell(hidden, dtype)
         params = self.cell.init_params(rngs.params(), in_features)
         self.W, self.U, self.b = (nnx.Param(params[k]) for k in ("W", "U", "b"))
-        self.head = nnx.Linear(hidden, num_classes, rngs=rngs)
+        self.head = nnx.Linear(hidden, num_classes, dtype=compute_dtype(dtype), rngs=rngs)
 
     def states(self, x_BxTxF: jax.Array) -> jax.Array:
         """Hidden states ``h_TxBxH``."""
@@ -94,5 +103,5 @@ class GRUClassifier(nnx.Module):
 
 
 def build(cfg: ml_collections.ConfigDict, spec, rngs: nnx.Rngs) -> GRUClassifier:
-    return GRUClassifier(cfg.hidden, spec.input_shape[-1], spec.num_outputs, rngs)
+    return GRUClassifier(cfg.hidden, spec.input_shape[-1], spec.num_outputs, rngs, cfg.get("dtype", "float32"))
 

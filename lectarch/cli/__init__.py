@@ -3,22 +3,18 @@
 Each command is a module ``lectarch/cli/<name>.py`` registered in ``COMMANDS`` that exposes
 ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args, overrides) -> int`` (an exit code);
 ``overrides`` are the ``--config.KEY=VALUE`` arguments. A bad flag (checked by the ``type=``
-functions of ``lectarch.cli.args``), a ``ConfigError`` or an ``OSError`` (a file that cannot be
-read or written: disk full, read-only file system) anywhere becomes a one-line message and exit
-code 2, with no traceback; an error in the user's own config, space or plug-in file shows that
-file's lines and the error in a few lines. ``lectarch --debug COMMAND ...`` (or ``--debug``
-anywhere) prints the full traceback instead.
+functions of ``lectarch.cli.args``) is one line and exit 2; every other failure a user can fix (a
+``ConfigError``, an ``OSError``, an error in the user's own config, space or plug-in file, XLA out
+of memory, Ctrl-C) becomes one line and a documented exit code in one place,
+``lectarch.cli.errors``, with no traceback. ``lectarch --debug COMMAND ...`` (or ``--debug``
+anywhere) prints the full traceback as well.
 """
 
 import argparse
 import difflib
 import importlib
 import sys
-import traceback
 
-from lectarch.config import ConfigError
-from lectarch.train import xla_cpu
-from lectarch.train.host_allocator import keep_freed_memory
 
 # Add one line per command.
 COMMANDS = {
@@ -30,6 +26,8 @@ COMMANDS = {
     "receptive-field": "lectarch.cli.receptive_field",
     "conv-example": "lectarch.cli.conv_example",
     "sweep": "lectarch.cli.sweep",
+    "average": "lectarch.cli.average",
+    "doctor": "lectarch.cli.doctor",
 }
 
 
@@ -58,15 +56,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} ({self.prog} --help lists the options)\n")
 
 
-def _describe(e: OSError) -> str:
-    from lectarch.train.workdir import describe_os_error
-
-    return describe_os_error(e)
-
-
 def main(argv: list[str] | None = None) -> int:
-    keep_freed_memory()  # before the first large allocation: XLA's per-step buffers stop page-faulting
-    xla_cpu.apply()  # before JAX starts its CPU backend: convolutions on XLA's own kernels
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
@@ -79,28 +69,39 @@ def main(argv: list[str] | None = None) -> int:
         hint = f"; did you mean {close[0]!r}?" if close else ""
         print(f"lectarch: error: unknown command {name!r}{hint} (lectarch --help lists them)", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name])  # only the chosen command is imported
-    parser = _Parser(prog=f"lectarch {name}", description=module.HELP)
-    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
-    module.add_arguments(parser)
-    rest, overrides = _split_overrides(argv[1:])
-    args = parser.parse_args(rest)
-    args.command = name
+    from lectarch import runtime  # imported here: `--help` and a mistyped command need neither it nor JAX
+    from lectarch.cli import errors
+
+    runtime.configure()  # before the command imports JAX, as in notebooks and the bench: CPU settings, compilation cache
+    parsed = {}
     try:
+        module = importlib.import_module(COMMANDS[name])  # only the chosen command is imported
+        parser = _Parser(prog=f"lectarch {name}", description=module.HELP)
+        parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+        module.add_arguments(parser)
+        rest, overrides = _split_overrides(argv[1:])
+        args = parser.parse_args(rest)
+        args.command = name
+        parsed.update(args=args, overrides=overrides)
         return int(module.run(args, overrides) or 0)
-    except ConfigError as e:
-        if debug:
-            traceback.print_exception(e)
-        print(f"lectarch {name}: error: {e}", file=sys.stderr)
-        if "\n" in str(e) and not debug:
-            print("(run with --debug for the full traceback)", file=sys.stderr)
-        return 2
-    except OSError as e:
-        if debug:
-            raise
-        print(f"lectarch {name}: error: {_describe(e)}", file=sys.stderr)
-        return 2
+    except (Exception, KeyboardInterrupt) as e:  # one line and an exit code (lectarch.cli.errors), or a bug's traceback
+        return errors.report(name, e, debug, size_keys=lambda: _size_keys(**parsed))
+
+
+def _size_keys(args=None, overrides=()) -> dict:
+    """The config values that size the command's step (named when it runs out of memory)."""
+    from lectarch.experiment import config_of
+    from lectarch.train.memory import size_keys
+
+    return size_keys(config_of(getattr(args, "config", ""), getattr(args, "workdir", ""), overrides))
 
 
 def entry() -> None:
-    sys.exit(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # Ctrl-C before a command started
+        print("\nlectarch: interrupted (Ctrl-C)", file=sys.stderr)
+        from lectarch.cli import errors
+
+        code = errors.INTERRUPTED
+    sys.exit(code)

@@ -7,7 +7,9 @@ with a message saying what is allowed; the command's parser turns it into one li
 import argparse
 import importlib.util
 import math
+import os
 import pathlib
+import stat
 
 _Bad = argparse.ArgumentTypeError
 
@@ -71,25 +73,51 @@ def positive_int_list(text: str) -> list[int]:
     return values
 
 
+def _stat(text: str) -> os.stat_result | None:
+    """``os.stat`` of a path, ``None`` if it does not exist; any other failure (a name too long, a
+    folder without permission) is the flag's one-line error."""
+    try:
+        return os.stat(text)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as e:
+        raise _Bad(f"{_short(text)}: {e.strerror or e}") from None
+    except ValueError as e:  # an embedded NUL byte
+        raise _Bad(f"{_short(text)!r} is not a path ({e})") from None
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else f"{text[:40]}...{text[-20:]} ({len(text)} characters)"
+
+
 def existing_file(text: str) -> str:
-    path = pathlib.Path(text)
+    """A regular file that exists (not a directory, device, FIFO or socket)."""
     if text.strip() == "":
         raise _Bad("must be a non-empty path to a file")
-    if path.is_dir():
-        raise _Bad(f"{text} is a directory, not a file")
-    if not path.is_file():
-        raise _Bad(f"{text} does not exist")
+    st = _stat(text)
+    if st is None:
+        raise _Bad(f"{_short(text)} does not exist")
+    if stat.S_ISDIR(st.st_mode):
+        raise _Bad(f"{_short(text)} is a directory, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise _Bad(f"{_short(text)} exists but is not a regular file (it is a {_file_kind(st.st_mode)})")
     return text
 
 
+def _file_kind(mode: int) -> str:
+    kinds = {stat.S_ISCHR: "character device", stat.S_ISBLK: "block device", stat.S_ISFIFO: "FIFO (named pipe)",
+             stat.S_ISSOCK: "socket"}
+    return next((name for test, name in kinds.items() if test(mode)), "special file")
+
+
 def existing_dir(text: str) -> str:
-    path = pathlib.Path(text)
     if text.strip() == "":
         raise _Bad("must be a non-empty path to a directory")
-    if path.exists() and not path.is_dir():
-        raise _Bad(f"{text} is a file, not a directory")
-    if not path.is_dir():
-        raise _Bad(f"{text} does not exist")
+    st = _stat(text)
+    if st is None:
+        raise _Bad(f"{_short(text)} does not exist")
+    if not stat.S_ISDIR(st.st_mode):
+        raise _Bad(f"{_short(text)} is a file, not a directory")
     return text
 
 
@@ -103,25 +131,60 @@ def optional_existing_dir(text: str) -> str:
 
 def output_dir(text: str) -> str:
     """A folder to write into: an existing directory, or a new one whose parent exists."""
-    path = pathlib.Path(text)
     if text.strip() == "":
         raise _Bad("must be a non-empty path to a directory")
-    if path.exists() and not path.is_dir():
-        raise _Bad(f"{text} is a file, not a directory")
-    parent = path.absolute().parent
-    if not path.exists() and not parent.is_dir():
-        raise _Bad(f"{text}: its parent {parent} does not exist" + (" or is a file" if parent.exists() else ""))
+    st = _stat(text)
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        raise _Bad(f"{_short(text)} is a file, not a directory")
+    parent = pathlib.Path(text).absolute().parent
+    parent_st = _stat(str(parent))
+    if st is None and (parent_st is None or not stat.S_ISDIR(parent_st.st_mode)):
+        raise _Bad(f"{_short(text)}: its parent {parent} does not exist" + (" or is a file" if parent_st else ""))
     return text
 
 
 def workdir_path(text: str) -> str:
-    """A run's workdir: a non-empty path that is not a file (the trainer checks the rest)."""
+    """A run's workdir: a non-empty path that is not a file and can be a folder's name (the trainer
+    checks the rest)."""
     if text.strip() == "":
         raise _Bad("must be a non-empty path (it holds the run's checkpoints and logs)")
-    path = pathlib.Path(text)
-    if path.exists() and not path.is_dir():
-        raise _Bad(f"{text} is a file, not a directory")
+    st = _stat(text)
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        raise _Bad(f"{_short(text)} is a file, not a directory")
+    longest = max(len(os.fsencode(part)) for part in pathlib.Path(text).parts)
+    if longest > _NAME_MAX:
+        raise _Bad(f"{_short(text)}: a folder name of {longest} bytes is too long for the file system (at most "
+                   f"{_NAME_MAX})")
     return text
+
+
+_NAME_MAX = 255  # bytes in one path component on Linux and macOS file systems
+
+
+def coordinator_address(text: str) -> str:
+    """``HOST:PORT`` of process 0 of a multi-process run: a host and a port in [1, 65535]."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host.strip():
+        raise _Bad(f"{text!r} is not HOST:PORT (e.g. localhost:1234 or 10.0.0.1:1234)")
+    try:
+        number = int(port)
+    except ValueError:
+        raise _Bad(f"{text!r}: port {port!r} is not an integer") from None
+    if not 1 <= number <= 65535:
+        raise _Bad(f"{text!r}: port {number} is out of range: must be an integer in [1, 65535]")
+    return text
+
+
+def environment_int(name: str, text: str, lo: int) -> int:
+    """The integer in environment variable ``name`` (its text ``text``), at least ``lo``; a
+    ``ValueError`` naming the variable otherwise."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"environment variable {name}={text!r} is not an integer") from None
+    if value < lo:
+        raise ValueError(f"environment variable {name}={value} is out of range: must be an integer >= {lo}")
+    return value
 
 
 # The driver module for a URL scheme, and how to install it (plain postgresql:// and postgres:// use
@@ -165,6 +228,6 @@ def storage_url(text: str) -> str:
     return text
 
 
-__all__ = ["existing_dir", "existing_file", "finite_float", "int_range", "non_negative_float", "non_negative_int",
+__all__ = ["coordinator_address", "environment_int", "existing_dir", "existing_file", "finite_float", "int_range", "non_negative_float", "non_negative_int",
            "optional_existing_dir", "output_dir", "positive_int", "positive_int_list", "storage_url",
            "workdir_path"]

@@ -24,13 +24,25 @@ def add_arguments(p) -> None:
     p.epilog = "Override saved config values (e.g. data paths) with --config.KEY=VALUE."
 
 
+def _beam_bytes(model, src_1xS, max_len: int) -> int:
+    """Bytes one beam of one source holds: its key/value caches, its copy of the encoder's
+    memories, its tokens and its candidates' scores over the vocabulary (abstractly evaluated)."""
+    import jax
+
+    from lectarch.train.memory import tree_bytes
+
+    caches = jax.eval_shape(lambda: model.init_caches(1, max_len))
+    memories = jax.eval_shape(lambda s: model.memories(model.encode(s)[0]), src_1xS)
+    return tree_bytes(caches) + tree_bytes(memories) + 4 * (max_len + 1) + 3 * 4 * model.tgt_vocab
+
+
 def run(args, overrides: list[str]) -> int:
     import numpy as np
 
     from lectarch.config import ConfigError
     from lectarch.models.capabilities import Seq2SeqDecoder
     from lectarch.models.decoding import beam_search, evaluate_decoding, greedy_decode, until_eos
-    from lectarch.train.restore import open_run
+    from lectarch.experiment import open_run
 
     run = open_run(args.workdir, overrides=overrides)
     cfg, dataset, model, step = run.cfg, run.dataset, run.model, run.step
@@ -40,6 +52,12 @@ def run(args, overrides: list[str]) -> int:
     n = args.examples or len(dataset.eval)
     max_len = dataset.spec.max_len or model.max_len
     detok = dataset.detokenize or (lambda ids: " ".join(map(str, ids)))
+    if args.beam > 1:  # K beams of every source of a decode batch: sized like a batch, before any is built
+        from lectarch.train.memory import check_batch_sizes
+
+        sources = min(args.batch_size, n, len(dataset.eval))
+        check_batch_sizes({"--beam": args.beam}, sources * _beam_bytes(model, dataset.eval[0]["inputs"]["src"][None],
+                                                                       max_len))
     for i in range(min(args.show, n)):
         e = dataset.eval[i]
         src = e["inputs"]["src"][None]

@@ -1,4 +1,10 @@
-"""lectarch sweep --config FILE --space SPACE_FILE --workdir DIR [--trials N] [--storage URL] [--sampler S] [--pruner P]"""
+"""lectarch sweep --config FILE --space SPACE_FILE --workdir DIR [--trials N] [--storage URL] [--sampler S] [--pruner P]
+
+Exit codes: 0 when at least one trial completed (or none failed); a sweep in which no trial
+completed and one failed exits 2 (3 when that first failure was a non-finite loss), naming the
+first failure's trial and reason; 130 when interrupted. A bad space file or storage is one line,
+exit 2, before any trial.
+"""
 
 import sys
 
@@ -20,7 +26,9 @@ def add_arguments(p) -> None:
     p.add_argument("--pruner", choices=("none", "median"), default=None,
                    help="stop trials early on intermediate eval metrics (default: PRUNER of the space file; "
                         "else none for a grid, median otherwise)")
-    p.add_argument("--study-name", default=None, help="default: CONFIG-SPACE (file stems); workers must agree")
+    p.add_argument("--study-name", default=None,
+                   help="default: EXPERIMENT-SPACE (file stems; for a RUN/config.json, RUN's folder name); "
+                        "workers must agree")
     p.add_argument("--seed", type=A.non_negative_int, default=None, help="sampler seed (default: fresh randomness per worker)")
     p.add_argument("--vmapped", action="store_true",
                    help="instead: train the VMAPPED trials of the space file at once, jax.vmap over trials")
@@ -31,7 +39,7 @@ def add_arguments(p) -> None:
 def run(args, overrides: list[str]) -> int:
     if args.vmapped:
         return _run_vmapped(args, overrides)
-    from lectarch.sweep.optuna_sweep import run_sweep
+    from lectarch.sweep.optuna_sweep import first_failure, run_sweep
     from lectarch.sweep.results import summary
 
     result = run_sweep(args.config, args.space, args.workdir, trials=args.trials, storage=args.storage,
@@ -42,20 +50,28 @@ def run(args, overrides: list[str]) -> int:
         print(f"trials  {result.csv}")
     for p in result.plots:
         print(f"plot    {p}")
-    return 130 if result.status == "interrupted" else 0
+    if result.status == "interrupted":
+        return 130
+    import optuna
+
+    completed = result.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    failure = None if completed else first_failure(result.study)
+    if failure is not None:  # nothing to show for the sweep: say why, as a failed command does
+        print(f"lectarch sweep: error: no trial completed; the first failure was {failure}", file=sys.stderr)
+        return 3 if failure.split(": ", 1)[-1].startswith("non-finite") else 2
+    return 0
 
 
 def _run_vmapped(args, overrides: list[str]) -> int:
-    from lectarch.config import ConfigError
     from lectarch.experiment import load_config
-    from lectarch.sweep.space import load_space
+    from lectarch.sweep.space import check_vmapped, load_space
     from lectarch.sweep.vmapped import train_vmapped
 
     space = load_space(args.space)
-    if not space.vmapped:
-        raise ConfigError(f"{args.space} has no VMAPPED = [{{hyperparameter: value, ...}}, ...] list")
-    cfg = load_config(args.config, ["progress=false", *overrides])
-    results = train_vmapped(cfg, space.vmapped, args.workdir)
+    base = ["progress=false", *overrides]
+    trials = check_vmapped(space, lambda values: load_config(args.config, [*base, *values]))
+    cfg = load_config(args.config, base)
+    results = train_vmapped(cfg, trials, args.workdir)
     for r in results:
         print(f"trial {r['trial']}: {r['hyperparameters']} -> " + ", ".join(
             f"{k}={v:.4f}" for k, v in r["last_eval"].items()) + f"  ({r['workdir']})",

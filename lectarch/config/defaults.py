@@ -4,6 +4,8 @@ import ml_collections
 
 NONFINITE_CHECKS = ("loss", "params")  # config.nonfinite_check; lectarch.train.step.apply_gradients
 NONFINITE_CHECK_DEFAULT = "loss"
+PRNG_IMPLS = ("threefry", "rbg", "unsafe_rbg")  # config.prng_impl; lectarch.train.state.init_state
+PRNG_IMPL_DEFAULT = "threefry"
 
 
 def base_config() -> ml_collections.ConfigDict:
@@ -22,11 +24,26 @@ def base_config() -> ml_collections.ConfigDict:
     c.objective = "classification"
     c.label_smoothing = 0.0  # classification/tokens: targets (1 - eps) one-hot + eps / classes
     c.log_grad_norms = False  # per-parameter-group gradient norms in metrics.jsonl
+    # every N steps (0: never): per-layer ||dL/dW||, ||dL/dW||/||W|| and, for recurrent models,
+    # ||dL/dh_t|| over t, from a program of their own (split "grad_flow" in metrics.jsonl, TensorBoard
+    # histograms), with a warning when the gradient vanishes or explodes across the network
+    c.log_grad_flow_every = 0
     # what the lean steps (those whose metrics are not read) check before they update the state:
     # "loss" (the loss only: the update stays one fused pass over the parameters) or "params"
     # (the loss and every updated parameter). Logged, evaluated and checkpointed steps always check
     # both, so no checkpoint ever holds a non-finite parameter (docs/faults.md)
     c.nonfinite_check = NONFINITE_CHECK_DEFAULT
+    # micro-batches per batch: each step sums their gradients in one compiled program (a lax.scan), so
+    # the activations of one micro-batch are alive at a time; batch_size must be a multiple of
+    # accumulate_steps x devices. The update equals the whole batch's (to float rounding)
+    c.accumulate_steps = 1
+    # JAX's random-bit generator for the run's key (dropout masks): "threefry" (the same bits on every
+    # backend), "rbg" or "unsafe_rbg" (XLA's RngBitGenerator: bits differ between CPU, GPU and TPU).
+    # Each keeps exact resume and equal losses on 1 and 8 CPU devices (tests/train/test_prng.py)
+    c.prng_impl = PRNG_IMPL_DEFAULT
+    c.ema = ml_collections.ConfigDict()  # an exponential moving average of the parameters, in the state
+    c.ema.decay = 0.0  # 0: off; else ema <- decay * ema + (1 - decay) * params after every update
+    c.ema.evaluate = False  # evaluate (and draw, decode) the average instead of the raw parameters
     c.pictures = True  # model pictures (filters, attention, ...) at eval steps, when the model has them
     c.progress = True  # console progress bar (a plain line every progress_every_s when stderr is no terminal)
     c.progress_every_s = 30.0

@@ -39,6 +39,9 @@ def read_config_file(path: str | pathlib.Path) -> ml_collections.ConfigDict:
         raise ConfigError(f"config file {str(path)!r} does not exist")
     if path.suffix == ".json":
         return read_config_json(path)
+    if path.suffix != ".py":
+        raise ConfigError(f"config file {str(path)!r} is neither a Python file (.py, with get_config()) nor a "
+                          f"workdir's config.json")
     module = exec_file(path, "_lectarch_config_")
     if not hasattr(module, "get_config"):
         raise ConfigError(f"config file {str(path)!r} has no get_config() function")
@@ -55,11 +58,23 @@ def read_config_json(path: str | pathlib.Path) -> ml_collections.ConfigDict:
     """A config saved as JSON (a workdir's ``config.json``); its ``import_path`` becomes importable."""
     path = pathlib.Path(path)
     try:
-        cfg = ml_collections.ConfigDict(json.loads(path.read_text()))
+        values = json.loads(path.read_text())
     except (OSError, ValueError) as e:
         raise ConfigError(f"{str(path)!r} is not a readable config ({type(e).__name__}: {e})") from None
-    add_import_path(cfg.get("import_path", ""))
+    if not isinstance(values, dict):
+        raise ConfigError(f"{str(path)!r} is not a config: it holds a JSON {_json_kind(values)}, not an object of "
+                          f"keys (a workdir's config.json is one)")
+    try:
+        cfg = ml_collections.ConfigDict(values)
+    except (TypeError, ValueError, KeyError) as e:  # e.g. a key with a dot in it
+        raise ConfigError(f"{str(path)!r} is not a config ({str(e).splitlines()[0]})") from None
+    import_path = cfg.get("import_path", "")
+    add_import_path(import_path if isinstance(import_path, str) else "")
     return cfg
+
+
+def _json_kind(value) -> str:
+    return {list: "list", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(value), "null")
 
 
 def _parse_value(key: str, text: str, current):

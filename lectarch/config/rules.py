@@ -31,7 +31,7 @@ class Range:
         if ok and self.integer and not float(value).is_integer():
             ok = False
         if ok:
-            v = float(value)
+            v = float(value) if abs(value) < 1e300 else math.inf  # an int past float's range is out of any range
             ok = math.isfinite(v)  # inf and nan are never a meaningful setting
             ok = ok and (v > self.lo if self.lo_open else v >= self.lo)
             ok = ok and (v < self.hi if self.hi_open else v <= self.hi)

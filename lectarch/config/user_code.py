@@ -1,15 +1,19 @@
 """Running the user's own files (config files, space files, plug-in modules) with errors that
 point at the user's file and line, not at lectarch's loader.
 
-A syntax error, an exception in ``get_config()`` or a failing import becomes a ``ConfigError`` whose
-message is the user's frames only (``file:line: code``) and the error; the CLI prints it and exits
-2, and ``lectarch --debug COMMAND ...`` prints the full traceback instead.
+A syntax error, an exception in ``get_config()``, a failing import or a call of ``sys.exit`` becomes
+a ``ConfigError`` whose message is the user's frames only (``file:line: code``) and the error; the
+CLI prints it and exits 2, and ``lectarch --debug COMMAND ...`` prints the full traceback as well.
+``user_frames(e)`` and ``where(e)`` are how any error is traced back to the user's file and line
+(``lectarch.cli.errors`` uses them for an error raised in a plug-in while it runs).
 """
 
 import importlib
 import importlib.util
+import os
 import pathlib
 import sys
+import sysconfig
 import traceback
 import types
 from collections.abc import Callable
@@ -17,19 +21,28 @@ from collections.abc import Callable
 from lectarch.config.errors import ConfigError
 
 _PACKAGE_DIR = str(pathlib.Path(__file__).resolve().parent.parent)
-_SKIP = (_PACKAGE_DIR, "<frozen ", "importlib/", "importlib\\")
+# Frames that are not the user's: lectarch, the import machinery, the standard library, installed packages.
+_NOT_USER_DIRS = tuple(sorted({str(pathlib.Path(d)) + os.sep for d in (
+    _PACKAGE_DIR, *(sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")))}))
+_NOT_USER_PARTS = ("<frozen ", "importlib/", "importlib\\")
 
 
-def _user_frames(e: BaseException) -> list[traceback.FrameSummary]:
-    return [f for f in traceback.extract_tb(e.__traceback__) if not f.filename.startswith(_SKIP[0])
-            and not any(s in f.filename for s in _SKIP[1:])]
+def _is_user_file(filename: str) -> bool:
+    return not filename.startswith(_NOT_USER_DIRS) and not any(s in filename for s in _NOT_USER_PARTS)
+
+
+def user_frames(e: BaseException) -> list[traceback.FrameSummary]:
+    """The frames of ``e``'s traceback in the user's own files (config, plug-in, space files)."""
+    if isinstance(e, SyntaxError) and e.filename and _is_user_file(e.filename):
+        return [traceback.FrameSummary(e.filename, e.lineno or 0, "<module>")]
+    return [f for f in traceback.extract_tb(e.__traceback__) if _is_user_file(f.filename)]
 
 
 def where(e: BaseException) -> str:
-    """``file:line: Type: message``, at the innermost frame of ``e`` outside lectarch and importlib."""
+    """``file:line: Type: message``, at the innermost frame of ``e`` in the user's own files."""
     if isinstance(e, SyntaxError) and e.filename:
         return f"{e.filename}:{e.lineno}: SyntaxError: {e.msg}"
-    frames = _user_frames(e)
+    frames = user_frames(e)
     at = f"{frames[-1].filename}:{frames[-1].lineno}: " if frames else ""
     return f"{at}{type(e).__name__}: {_first_line(e)}"
 
@@ -40,7 +53,7 @@ def describe(e: BaseException) -> str:
         code = (e.text or "").rstrip()
         return f"  {e.filename}, line {e.lineno}\n    {code.strip()}\n  SyntaxError: {e.msg}"
     lines = [f"  {f.filename}, line {f.lineno}, in {f.name}" + (f"\n    {f.line}" if f.line else "")
-             for f in _user_frames(e)[-4:]]
+             for f in user_frames(e)[-4:]]
     return "\n".join([*lines, f"  {type(e).__name__}: {_first_line(e)}"])
 
 
@@ -58,8 +71,16 @@ def run_user_code(path: pathlib.Path, what: str, fn: Callable, *args):
         return fn(*args)
     except ConfigError:
         raise
+    except SystemExit as e:  # a config must define its values, not end the program (exit 0 would hide it)
+        raise UserCodeError(f"{what} {str(path)!r} called sys.exit({e.code!r}) at {_at(e)}; it must return, "
+                            f"not exit") from None
     except Exception as e:  # noqa: BLE001 - the user's code failed: report their file and line
         raise UserCodeError(f"{what} {str(path)!r} failed:\n{describe(e)}") from e
+
+
+def _at(e: BaseException) -> str:
+    frames = user_frames(e)
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
 
 
 def exec_file(path: pathlib.Path, prefix: str) -> types.ModuleType:

@@ -20,12 +20,17 @@
 Every sequence-to-sequence dataset has the layout of ``lectarch.data.sequences``.
 """
 
+from __future__ import annotations
+
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-import grain
 import numpy as np
+
+if TYPE_CHECKING:  # grain (and orbax under it) only for the annotations: a command that reads no data stays light
+    import grain
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,7 +20,7 @@ from lectarch.models.scan import python_unroll, scan
 IMPLS = ("scan", "unroll")
 
 
-def make_train_step(cell: Cell, impl: str, learning_rate: float = 0.1):
+def sgd_bptt_step(cell: Cell, impl: str, learning_rate: float = 0.1):
     """``step(params, x_TxBxD, target_TxBxH) -> (params, loss)``: backpropagation through time + SGD."""
     def loss_fn(params, x_TxBxD, target_TxBxH):
         if impl == "scan":
@@ -44,7 +44,7 @@ def measure(cell: Cell, impl: str, T: int, *, batch: int = 16, features: int = 8
     params = cell.init_params(jax.random.key(0), features)
     x = jax.random.normal(jax.random.key(1), (T, batch, features))
     target = jax.random.normal(jax.random.key(2), (T, batch, cell.hidden))
-    step = make_train_step(cell, impl)
+    step = sgd_bptt_step(cell, impl)
     t0 = time.perf_counter()
     jaxpr = jax.make_jaxpr(step)(params, x, target)
     lowered = jax.jit(step).lower(params, x, target)

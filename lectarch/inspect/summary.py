@@ -11,7 +11,7 @@ import jax
 import numpy as np
 from flax import nnx
 
-from lectarch.inspect.programs import Programs
+from lectarch.train.run import Run
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,8 +25,8 @@ class LayerRow:
         return sum(math.prod(s) for s in self.shapes.values())
 
 
-def abstract_model(programs: Programs) -> nnx.Module:
-    return nnx.merge(programs.graphdef, programs.state.params, programs.state.rest)
+def abstract_model(run: Run) -> nnx.Module:
+    return nnx.merge(run.graphdef, run.state.params, run.state.rest)
 
 
 def _path(keys) -> str:
@@ -54,20 +54,29 @@ def format_rows(rows: list[LayerRow]) -> str:
     return "\n".join(lines)
 
 
-def flops_table(programs: Programs, width: int = 160) -> str:
-    """``nnx.tabulate``'s table with a per-call FLOPs column, traced abstractly (batch of the programs).
+def flops_table(run: Run, width: int = 160) -> str:
+    """``nnx.tabulate``'s table with a per-call FLOPs column, traced abstractly (batch of the run).
 
     Raises whatever ``nnx.tabulate`` raises on a model it cannot trace."""
     out = {}
 
     def tabulate(params, rest, inputs):
-        model = nnx.merge(programs.graphdef, params, rest)
+        model = nnx.merge(run.graphdef, params, rest)
         out["table"] = nnx.tabulate(model, inputs, train=False, compute_flops=True, depth=2,
                                     console_kwargs={"force_terminal": False, "width": width})
 
-    s = programs.state
-    jax.eval_shape(tabulate, s.params, s.rest, programs.batch["inputs"])
+    s = run.state
+    jax.eval_shape(tabulate, s.params, s.rest, run.batch["inputs"])
     return out["table"]
 
 
-__all__ = ["LayerRow", "abstract_model", "flops_table", "format_rows", "layer_rows"]
+def why_no_flops(error: Exception) -> str:
+    """One whole sentence for a model ``nnx.tabulate`` cannot trace: what failed and where to look."""
+    first = " ".join(str(error).split())
+    cut = first if len(first) <= 160 else first[:160].rsplit(" ", 1)[0] + " ..."
+    return (f"FLOPs per layer: not available, because nnx.tabulate could not trace this model "
+            f"({type(error).__name__}: {cut}); the parameter table above is complete, and "
+            f"`lectarch inspect --what forward` gives the whole forward pass's FLOPs.")
+
+
+__all__ = ["LayerRow", "abstract_model", "flops_table", "format_rows", "layer_rows", "why_no_flops"]

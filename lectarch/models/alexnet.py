@@ -4,7 +4,8 @@ At 224 x 224 x 3 the features end in 6 x 6 x 256 = 9216 values, the input of the
 The slide's network has 61,219,752 parameters for 1000 classes (``count_params``). At another
 image size the first Linear layer takes ``256 * h * w`` inputs for the ``h x w`` maps that size
 leaves (63 x 63 is the smallest image every layer fits). The compute dtype is ``model.dtype``:
-float32, or bfloat16 with float32 parameters (mixed precision; the loss is taken in float32).
+float32, or bfloat16 with float32 parameters (``lectarch.models.dtypes``); ``model.remat``
+recomputes each stage of the features in the backward pass (``lectarch.models.remat``).
 """
 
 import jax
@@ -15,7 +16,8 @@ from flax import nnx
 from lectarch.config.rules import PROBABILITY, OneOf
 from lectarch.data.spec import DataSpec
 from lectarch.models.cnn import Conv, Features, Pool, ReLU, image_shape
-from lectarch.models.dtypes import DTYPES
+from lectarch.models.dtypes import DTYPES, RENAMED, compute_dtype
+from lectarch.models.remat import REMAT
 from lectarch.ops import receptive_field as rf
 from lectarch.viz.filters import conv_pictures
 
@@ -33,7 +35,7 @@ def alexnet_features(in_ch: int = 3) -> list:
     ]
 
 
-CONFIG_RULES = {"dropout": PROBABILITY, "dtype": OneOf(tuple(DTYPES))}
+CONFIG_RULES = {"dropout": PROBABILITY, "dtype": OneOf(tuple(DTYPES)), "remat": OneOf(REMAT), **RENAMED}
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -41,6 +43,7 @@ def default_config() -> ml_collections.ConfigDict:
     m.name = "alexnet"
     m.dropout = 0.5
     m.dtype = "float32"  # float32 | bfloat16 (bf16 compute, f32 parameters); f32 is faster on CPU
+    m.remat = "none"  # none | block | block_save_dots: recompute each stage of the features in the backward pass
     return m
 
 
@@ -48,11 +51,11 @@ class AlexNet(nnx.Module):
     """features -> flatten -> Dropout, Linear(256*6*6, 4096), ReLU, Dropout, Linear(4096, 4096), ReLU, Linear."""
 
     def __init__(self, image_HxWxC: tuple[int, int, int], num_classes: int, *, dropout: float = 0.5,
-                 dtype: str = "float32", rngs: nnx.Rngs):
+                 dtype: str = "float32", remat: str = "none", rngs: nnx.Rngs):
         H, W, C = image_HxWxC
-        self.features = Features(alexnet_features(C), dtype=dtype, rngs=rngs)
+        self.features = Features(alexnet_features(C), dtype=dtype, remat=remat, rngs=rngs)
         flat = int(np.prod(self.features.output_shape(H, W)))  # 256 * 6 * 6 at 224 x 224
-        dt = DTYPES[dtype]
+        dt = compute_dtype(dtype)
         self.fc1 = nnx.Linear(flat, 4096, dtype=dt, rngs=rngs)
         self.fc2 = nnx.Linear(4096, 4096, dtype=dt, rngs=rngs)
         self.fc3 = nnx.Linear(4096, num_classes, dtype=dt, rngs=rngs)
@@ -60,20 +63,32 @@ class AlexNet(nnx.Module):
 
     def __call__(self, x_BxHxWxC: jax.Array, *, train: bool = False, rngs: nnx.Rngs | None = None) -> jax.Array:
         h = self.features(x_BxHxWxC)
-        h = h.reshape(h.shape[0], -1)
-        h = jax.nn.relu(self.fc1(self.dropout(h, deterministic=not train, rngs=rngs)))
-        h = jax.nn.relu(self.fc2(self.dropout(h, deterministic=not train, rngs=rngs)))
-        return self.fc3(h)
+        h_BxF = h.reshape(h.shape[0], -1)
+        h_BxF = jax.nn.relu(self.fc1(self.dropout(h_BxF, deterministic=not train, rngs=rngs)))
+        h_BxF = jax.nn.relu(self.fc2(self.dropout(h_BxF, deterministic=not train, rngs=rngs)))
+        return self.fc3(h_BxF)
+
+    @property
+    def receptive_field_dims(self) -> int:
+        return self.features.receptive_field_dims
+
+    @property
+    def receptive_field_channels(self) -> int:
+        return self.features.receptive_field_channels
 
     def receptive_field_layers(self) -> list[rf.Layer]:
         """Every convolution and pooling, in order (``lectarch receptive-field``)."""
         return self.features.receptive_field_layers()
 
-    def pictures(self, inputs: jax.Array) -> dict[str, np.ndarray]:
+    def receptive_field_maps(self, x_BxHxWxC: jax.Array) -> list[jax.Array]:
+        return self.features.receptive_field_maps(x_BxHxWxC)
+
+    def pictures(self, inputs: jax.Array) -> dict:
         """The slide's "Example Layer 1 Filters" (64 RGB 11x11 filters) and "Example Filtermaps"."""
         return conv_pictures(self.features, inputs)
 
 
 def build(cfg: ml_collections.ConfigDict, spec: DataSpec, rngs: nnx.Rngs) -> AlexNet:
-    return AlexNet(image_shape(spec, "alexnet"), spec.num_outputs, dropout=cfg.dropout, dtype=cfg.dtype, rngs=rngs)
+    return AlexNet(image_shape(spec, "alexnet"), spec.num_outputs, dropout=cfg.dropout, dtype=cfg.dtype,
+                   remat=cfg.get("remat", "none"), rngs=rngs)
 

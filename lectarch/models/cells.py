@@ -34,6 +34,14 @@ The variants of Greff et al., "LSTM: A Search Space Odyssey" (2017), each one ch
 
 Carries are dicts: ``{"h"}`` for the Elman RNN; ``{"c", "h"}`` for the LSTM, where ``h`` is the
 block output ``y`` that recurs; FGR adds ``"gates"`` (the previous ``[i, f, o]``).
+
+Precision (``lectarch.models.dtypes``): ``dtype`` is the dtype of the matmuls' operands (float32 or
+bfloat16, accumulated in float32); carries, gates and parameters stay float32.
+
+Initialisation: ``W`` uniform in ``+-1/sqrt(D)``, each gate's ``H x H`` block of ``R`` orthogonal
+(all its eigenvalues on the unit circle: spectral radius 1), or that orthogonal block times
+``spectral_radius`` when it is > 0 (spectral radius exactly ``spectral_radius``: the lecture's
+exploding-gradient demonstration uses 2).
 """
 
 import dataclasses
@@ -44,12 +52,12 @@ import jax
 import jax.numpy as jnp
 
 from lectarch.models.activations import ACTIVATIONS
+from lectarch.models.dtypes import compute_dtype, state_dtype
 
 Params = dict[str, jax.Array]
 Carry = dict[str, jax.Array]
 
 VARIANTS = ("full", "NIG", "NFG", "NOG", "NIAF", "NOAF", "NP", "CIFG", "FGR")
-MATMUL_DTYPES = ("float32", "bfloat16")
 
 
 def _row(v_H: jax.Array) -> jax.Array:
@@ -57,28 +65,32 @@ def _row(v_H: jax.Array) -> jax.Array:
     return v_H[None, :]
 
 
-def _dot(a: jax.Array, b: jax.Array, dtype: str) -> jax.Array:
-    """``a @ b`` with the operands in ``dtype`` (bf16 matmuls), accumulated and returned in f32."""
+def _dot(a_NxK: jax.Array, b_KxM: jax.Array, dtype: str) -> jax.Array:
+    """``a @ b`` with the operands in ``dtype`` (bf16 matmuls), accumulated and returned in f32;
+    "float32" leaves the operands as they are (float64 ones stay float64 under x64)."""
     if dtype == "float32":
-        return a @ b
-    return jnp.dot(a.astype(dtype), b.astype(dtype), preferred_element_type=jnp.float32)
+        return a_NxK @ b_KxM
+    dt = compute_dtype(dtype)
+    return jnp.dot(a_NxK.astype(dt), b_KxM.astype(dt), preferred_element_type=state_dtype(dtype))
 
 
 def project(params: Params, x_NxD: jax.Array, dtype: str = "float32") -> jax.Array:
     """``W x + b`` for every gate at once: ``x_NxD @ W_DxG + b_G`` (``x`` of any leading shape)."""
     lead = x_NxD.shape[:-1]
-    xw = _dot(x_NxD.reshape(-1, x_NxD.shape[-1]), params["W"], dtype) + _row(params["b"])
-    return xw.reshape(lead + (params["W"].shape[1],))
+    xw_NxG = _dot(x_NxD.reshape(-1, x_NxD.shape[-1]), params["W"], dtype) + _row(params["b"])
+    return xw_NxG.reshape(lead + (params["W"].shape[1],))
 
 
 def _uniform(key: jax.Array, shape: tuple[int, ...], scale: float) -> jax.Array:
     return jax.random.uniform(key, shape, jnp.float32, -scale, scale)
 
 
-def _orthogonal_blocks(key: jax.Array, n: int, blocks: int) -> jax.Array:
-    """``blocks`` orthogonal n x n matrices side by side (n x blocks*n): one per gate."""
+def _orthogonal_blocks(key: jax.Array, n: int, blocks: int, radius: float = 0.0) -> jax.Array:
+    """``blocks`` orthogonal n x n matrices side by side (n x blocks*n): one per gate, each times
+    ``radius`` when it is > 0 (an orthogonal matrix has spectral radius 1, so the block has ``radius``)."""
     keys = jax.random.split(key, blocks)
-    return jnp.concatenate([jax.nn.initializers.orthogonal()(k, (n, n), jnp.float32) for k in keys], axis=1)
+    R_NxBN = jnp.concatenate([jax.nn.initializers.orthogonal()(k, (n, n), jnp.float32) for k in keys], axis=1)
+    return R_NxBN * radius if radius > 0 else R_NxBN
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,25 +99,26 @@ class ElmanCell:
 
     hidden: int
     activation: str = "tanh"
-    matmul_dtype: str = "float32"
+    dtype: str = "float32"  # of the matmuls' operands; carries and gates stay float32
+    spectral_radius: float = 0.0  # of R at initialisation; 0: orthogonal (radius 1)
 
     gates = ("h",)
 
     def init_params(self, key: jax.Array, in_features: int) -> Params:
         k_w, k_r = jax.random.split(key)
         return {"W": _uniform(k_w, (in_features, self.hidden), 1 / math.sqrt(in_features)),
-                "R": _orthogonal_blocks(k_r, self.hidden, 1),
+                "R": _orthogonal_blocks(k_r, self.hidden, 1, self.spectral_radius),
                 "b": jnp.zeros((self.hidden,), jnp.float32)}
 
     def init_carry(self, batch: int) -> Carry:
-        return {"h": jnp.zeros((batch, self.hidden), jnp.float32)}
+        return {"h": jnp.zeros((batch, self.hidden), state_dtype(self.dtype))}
 
     def project(self, params: Params, x_NxD: jax.Array) -> jax.Array:
-        return project(params, x_NxD, self.matmul_dtype)
+        return project(params, x_NxD, self.dtype)
 
     def recurrent(self, params: Params, carry: Carry) -> jax.Array:
         """R h_{t-1}: the only matmul inside the scan when the input projection is hoisted."""
-        return _dot(carry["h"], params["R"], self.matmul_dtype)
+        return _dot(carry["h"], params["R"], self.dtype)
 
     def update(self, params: Params, carry: Carry, a_t: jax.Array) -> tuple[Carry, jax.Array]:
         """The state from the pre-activation ``a_t = W x_t + R h_{t-1} + b``."""
@@ -127,7 +140,8 @@ class LSTMCell:
     hidden: int
     variant: str = "full"
     forget_bias: float = 1.0  # initial b_f: a forget gate that starts open remembers from step 0
-    matmul_dtype: str = "float32"
+    dtype: str = "float32"  # of the matmuls' operands; carries and gates stay float32
+    spectral_radius: float = 0.0  # of each gate's block of R at initialisation; 0: orthogonal (radius 1)
 
     def __post_init__(self):
         if self.variant not in VARIANTS:
@@ -158,7 +172,7 @@ class LSTMCell:
         if "f" in self.gates:
             b = b.at[self.gates.index("f")].set(self.forget_bias)
         params = {"W": _uniform(k_w, (in_features, G * H), 1 / math.sqrt(in_features)),
-                  "R": _orthogonal_blocks(k_r, H, G),
+                  "R": _orthogonal_blocks(k_r, H, G, self.spectral_radius),
                   "b": b.reshape(G * H)}
         for name, k in zip(self.peepholes, jax.random.split(k_p, 3)):
             params[f"p_{name}"] = _uniform(k, (H,), 1 / math.sqrt(H))
@@ -167,18 +181,18 @@ class LSTMCell:
         return params
 
     def init_carry(self, batch: int) -> Carry:
-        zeros = jnp.zeros((batch, self.hidden), jnp.float32)
-        carry = {"c": zeros, "h": zeros}
+        zeros_BxH = jnp.zeros((batch, self.hidden), state_dtype(self.dtype))
+        carry = {"c": zeros_BxH, "h": zeros_BxH}
         if self.variant == "FGR":
-            carry["gates"] = jnp.zeros((batch, 3 * self.hidden), jnp.float32)
+            carry["gates"] = jnp.zeros((batch, 3 * self.hidden), state_dtype(self.dtype))
         return carry
 
     def project(self, params: Params, x_NxD: jax.Array) -> jax.Array:
-        return project(params, x_NxD, self.matmul_dtype)
+        return project(params, x_NxD, self.dtype)
 
     def recurrent(self, params: Params, carry: Carry) -> jax.Array:
         """R y_{t-1} for every gate at once: the only matmul inside the scan when W x is hoisted."""
-        return _dot(carry["h"], params["R"], self.matmul_dtype)
+        return _dot(carry["h"], params["R"], self.dtype)
 
     def step(self, params: Params, carry: Carry, xw_t: jax.Array) -> tuple[Carry, jax.Array]:
         """One step from the projected input ``xw_t = W x_t + b`` (B x G*H)."""
@@ -189,7 +203,7 @@ class LSTMCell:
         c_prev = carry["c"]
         a = dict(zip(self.gates, jnp.split(a_BxGH, len(self.gates), axis=-1)))
         if self.variant == "FGR":
-            a_gates = jnp.split(_dot(carry["gates"], params["R_gates"], self.matmul_dtype), 3, axis=-1)
+            a_gates = jnp.split(_dot(carry["gates"], params["R_gates"], self.dtype), 3, axis=-1)
             a.update({k: a[k] + r for k, r in zip("ifo", a_gates)})
 
         def peephole(gate: str, c: jax.Array) -> jax.Array:

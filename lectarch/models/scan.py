@@ -69,8 +69,9 @@ def _inputs(cell: Cell, params: Params, x_TxBxD: jax.Array, projection: str):
     return x_TxBxD, (lambda x_t: cell.project(params, x_t))
 
 
-def _per_step(xs_T, mask_TxB, perturbations) -> dict:
-    per_step = {"x": xs_T}
+def _per_step(xs, mask_TxB, perturbations) -> dict:
+    """What each step reads: ``xs`` (time-major: ``x_TxBxD``, or ``W x + b`` as T x B x G when hoisted)."""
+    per_step = {"x": xs}
     if mask_TxB is not None:
         per_step["m"] = mask_TxB
     if perturbations:
@@ -92,13 +93,13 @@ def scan(cell: Cell, params: Params, x_TxBxD: jax.Array, *, carry0: Carry | None
                          reverse=reverse, unroll=unroll, projection=projection)
     T, B = x_TxBxD.shape[:2]
     carry0 = cell.init_carry(B) if carry0 is None else carry0
-    xs_T, to_xw = _inputs(cell, params, x_TxBxD, projection)
+    xs, to_xw = _inputs(cell, params, x_TxBxD, projection)
 
     def body(carry: Carry, s: dict) -> tuple[Carry, jax.Array]:
         new, _ = cell.step(params, carry, to_xw(s["x"]))
         return _masked_perturbed(new, carry, s.get("m"), s.get("p"))
 
-    return jax.lax.scan(body, carry0, _per_step(xs_T, mask_TxB, perturbations), reverse=reverse, unroll=unroll)
+    return jax.lax.scan(body, carry0, _per_step(xs, mask_TxB, perturbations), reverse=reverse, unroll=unroll)
 
 
 MATMUL_PARAMS = ("W", "b", "R")  # their gradients are computed once, after the backward scan
@@ -129,7 +130,7 @@ def bptt_scan(cell: Cell, params: Params, x_TxBxD: jax.Array, *, carry0: Carry |
 
     def forward(mats, rest, carry0, x_TxBxD, mask_TxB, perturbations):
         P = {**mats, **rest}
-        xs_T = cell.project(P, x_TxBxD) if hoisted else x_TxBxD
+        xs = cell.project(P, x_TxBxD) if hoisted else x_TxBxD
 
         def body(carry, s):
             xw_t = s["x"] if hoisted else cell.project(P, s["x"])
@@ -138,7 +139,7 @@ def bptt_scan(cell: Cell, params: Params, x_TxBxD: jax.Array, *, carry0: Carry |
             return new, (y, carry, a_t)
 
         carry_T, (y_TxBxH, carries_prev, a_TxBxG) = jax.lax.scan(
-            body, carry0, _per_step(xs_T, mask_TxB, perturbations), reverse=reverse, unroll=unroll)
+            body, carry0, _per_step(xs, mask_TxB, perturbations), reverse=reverse, unroll=unroll)
         return (carry_T, y_TxBxH), (carries_prev, a_TxBxG)
 
     @jax.custom_vjp

@@ -10,6 +10,10 @@
 The model returns the logits (the linear layer's output); the softmax is in the loss
 (``lectarch.train.objectives.classification`` with label smoothing) and in decoding.
 
+``model.dtype`` is the compute dtype of every matmul (parameters, LayerNorm statistics, attention
+logits and softmax stay float32: ``lectarch.models.dtypes``); ``model.remat`` recomputes each
+encoder and decoder layer in the backward pass (``lectarch.models.remat``).
+
 Inputs are ``{"src": BxS, "tgt_in": BxT}`` integer tokens, padded at the end with ``pad_id``; the
 source padding is masked out of every attention over the source, the decoder's self-attention is
 causal. ``lectarch.models.decoding`` has greedy and beam search with a key/value cache.
@@ -27,10 +31,12 @@ from lectarch.config import ConfigError
 from lectarch.config.rules import NON_NEGATIVE_INT, POSITIVE_INT, PROBABILITY, OneOf
 from lectarch.data.sequences import TOKENS
 from lectarch.data.spec import DataSpec
-from lectarch.models.dtypes import DTYPES
+from lectarch.models.dtypes import DTYPES, RENAMED, compute_dtype
+from lectarch.models.remat import REMAT, remat
 from lectarch.models.transformer_layers import (
     DecoderLayer,
     EncoderLayer,
+    LayerNorm,
     PositionalEncoding,
     embedding_init,
 )
@@ -50,6 +56,8 @@ CONFIG_RULES = {
     "tie_output": OneOf((True, False)),
     "dtype": OneOf(tuple(DTYPES)),
     "attention": OneOf(IMPLEMENTATIONS),
+    "remat": OneOf(REMAT),
+    **RENAMED,
 }
 
 
@@ -70,6 +78,7 @@ def default_config() -> ml_collections.ConfigDict:
     m.tie_output = False  # pre-softmax linear = target embedding transposed
     m.dtype = "float32"  # compute dtype (parameters stay float32): float32 | bfloat16
     m.attention = "auto"  # auto (cuDNN on GPU in bf16, XLA elsewhere) | xla | cudnn | reference
+    m.remat = "none"  # none | block | block_save_dots: recompute each layer in the backward pass
     return m
 
 
@@ -102,8 +111,10 @@ class Transformer(nnx.Module):
     def __init__(self, src_vocab: int, tgt_vocab: int, *, d_model: int, num_heads: int, d_ff: int,
                  num_encoder_layers: int, num_decoder_layers: int, dropout: float, pre_norm: bool,
                  positional: str, max_len: int, share_embeddings: bool, tie_output: bool, dtype: str,
-                 attention: str, pad_id: int = 0, bos_id: int = 1, eos_id: int = 2, rngs: nnx.Rngs):
-        dt = DTYPES[dtype]
+                 attention: str, pad_id: int = 0, bos_id: int = 1, eos_id: int = 2, remat: str = "none",
+                 rngs: nnx.Rngs):
+        dt = compute_dtype(dtype)
+        self.remat = remat
         self.d_model, self.max_len, self.pre_norm, self.tie_output = d_model, max_len, pre_norm, tie_output
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
         self.tgt_vocab = tgt_vocab
@@ -116,8 +127,8 @@ class Transformer(nnx.Module):
         self.encoder = nnx.List([EncoderLayer(d_model, num_heads, d_ff, **kw) for _ in range(num_encoder_layers)])
         self.decoder = nnx.List([DecoderLayer(d_model, num_heads, d_ff, **kw) for _ in range(num_decoder_layers)])
         # Pre-norm leaves the residual stream un-normalised: one LayerNorm closes each stack.
-        self.encoder_norm = nnx.LayerNorm(d_model, epsilon=1e-6, dtype=dt, rngs=rngs) if pre_norm else None
-        self.decoder_norm = nnx.LayerNorm(d_model, epsilon=1e-6, dtype=dt, rngs=rngs) if pre_norm else None
+        self.encoder_norm = LayerNorm(d_model, epsilon=1e-6, dtype=dt, rngs=rngs) if pre_norm else None
+        self.decoder_norm = LayerNorm(d_model, epsilon=1e-6, dtype=dt, rngs=rngs) if pre_norm else None
         self.output = None if tie_output else nnx.Linear(d_model, tgt_vocab, dtype=dt, rngs=rngs)
 
     # -- figure 1, bottom: embeddings and positional encoding --------------------------------------
@@ -135,14 +146,15 @@ class Transformer(nnx.Module):
                return_weights: bool = False) -> tuple[jax.Array, jax.Array, list]:
         """(memory BxSxD, source lengths B, per layer self-attention weights BxHxSxS or None)."""
         lengths_B = self.source_lengths(src_BxS)
-        x = self.embed(self.src_embed, src_BxS, train=train, rngs=rngs)
+        x_BxSxD = self.embed(self.src_embed, src_BxS, train=train, rngs=rngs)
         weights = []
+        run = remat(_encoder_call(train, return_weights), "none" if return_weights else self.remat)
         for layer in self.encoder:
-            x, w = layer(x, lengths_B, train=train, rngs=rngs, return_weights=return_weights)
+            x_BxSxD, w = run(layer, x_BxSxD, lengths_B, rngs)
             weights.append(w)
         if self.encoder_norm is not None:
-            x = self.encoder_norm(x)
-        return x, lengths_B, weights
+            x_BxSxD = self.encoder_norm(x_BxSxD)
+        return x_BxSxD, lengths_B, weights
 
     # -- figure 1, right: the decoder, linear and softmax --------------------------------------------
     def memories(self, memory_BxSxD: jax.Array) -> list[dict[str, jax.Array]]:
@@ -157,16 +169,23 @@ class Transformer(nnx.Module):
         ``tgt_in`` holds the target tokens shifted right (starting with ``bos_id``). With ``caches``
         (see ``init_caches``) these are the tokens at positions ``position..position+T-1``.
         """
-        y = self.embed(self.tgt_embed, tgt_in_BxT, position, train=train, rngs=rngs)
+        y_BxTxD = self.embed(self.tgt_embed, tgt_in_BxT, position, train=train, rngs=rngs)
         new_caches, weights = [], []
-        for i, layer in enumerate(self.decoder):
-            y, c, w = layer(y, memories[i], src_lengths_B, cache=None if caches is None else caches[i],
-                            position=position, train=train, rngs=rngs, return_weights=return_weights)
-            new_caches.append(c)
-            weights.append(w)
+        if caches is None:  # training and teacher forcing: each layer may be recomputed in the backward pass
+            run = remat(_decoder_call(train, return_weights), "none" if return_weights else self.remat)
+            for i, layer in enumerate(self.decoder):
+                y_BxTxD, c, w = run(layer, y_BxTxD, memories[i], src_lengths_B, rngs)
+                new_caches.append(c)
+                weights.append(w)
+        else:
+            for i, layer in enumerate(self.decoder):
+                y_BxTxD, c, w = layer(y_BxTxD, memories[i], src_lengths_B, cache=caches[i], position=position,
+                                      train=train, rngs=rngs, return_weights=return_weights)
+                new_caches.append(c)
+                weights.append(w)
         if self.decoder_norm is not None:
-            y = self.decoder_norm(y)
-        logits_BxTxV = self.tgt_embed.attend(y) if self.output is None else self.output(y)
+            y_BxTxD = self.decoder_norm(y_BxTxD)
+        logits_BxTxV = self.tgt_embed.attend(y_BxTxD) if self.output is None else self.output(y_BxTxD)
         return logits_BxTxV, (None if caches is None else new_caches), weights
 
     def init_caches(self, batch: int, length: int, dtype=None) -> list[dict[str, jax.Array]]:
@@ -189,23 +208,22 @@ class Transformer(nnx.Module):
         _, _, dec_w = self.decode(inputs["tgt_in"], self.memories(memory), lengths_B, return_weights=True)
         return {"encoder_self": enc_w, "decoder_self": [w[0] for w in dec_w], "cross": [w[1] for w in dec_w]}
 
-    def pictures(self, inputs: dict) -> dict[str, np.ndarray]:
-        """Attention maps of the first example: one image per attention kind and layer, one tile per head.
-
-        Rows of a tile are queries, columns keys (padding cropped); brighter = more weight.
-        """
-        from lectarch.models.transformer_pictures import head_grid
+    def pictures(self, inputs: dict) -> dict:
+        """Attention maps of the first example: one picture per attention kind and layer, a panel per
+        head; rows are queries, columns keys (padding cropped), labelled with the token ids."""
+        from lectarch.models.transformer_pictures import head_panels
 
         one = {k: jnp.asarray(np.asarray(v)[:1]) for k, v in inputs.items()}
         weights = nnx.jit(lambda m, x: m.attention_weights(x))(self, one)
-        S = int(np.sum(np.asarray(one["src"][0]) != self.pad_id))
-        T = int(np.sum(np.asarray(one["tgt_in"][0]) != self.pad_id))
-        sizes = {"encoder_self": (S, S), "decoder_self": (T, T), "cross": (T, S)}
+        src, tgt = (np.asarray(one[k][0]) for k in ("src", "tgt_in"))
+        src, tgt = src[src != self.pad_id], tgt[tgt != self.pad_id]
+        tokens = {"encoder_self": (src, src), "decoder_self": (tgt, tgt), "cross": (tgt, src)}
         images = {}
         for kind, per_layer in weights.items():
-            rows, cols = sizes[kind]
+            queries, keys = tokens[kind]
             for i, w_1xHxTxS in enumerate(per_layer):
-                images[f"attention_{kind}_layer{i}"] = head_grid(np.asarray(w_1xHxTxS[0], np.float32)[:, :rows, :cols])
+                w = np.asarray(w_1xHxTxS[0], np.float32)[:, :len(queries), :len(keys)]
+                images[f"attention_{kind}_layer{i}"] = head_panels(w, kind, i, queries, keys)
         return images
 
     def decode_metrics(self, dataset, batch_size: int) -> dict[str, float]:
@@ -215,6 +233,22 @@ class Transformer(nnx.Module):
 
         n = dataset.decode_examples
         return evaluate_decoding(self, dataset, num_examples=n, batch_size=batch_size) if n else {}
+
+
+def _encoder_call(train: bool, return_weights: bool):
+    """``(layer, x, lengths, rngs) -> layer(...)``: what remat wraps (nnx.remat takes no keywords)."""
+    def call(layer: EncoderLayer, x_BxSxD, src_lengths_B, rngs):
+        return layer(x_BxSxD, src_lengths_B, train=train, rngs=rngs, return_weights=return_weights)
+
+    return call
+
+
+def _decoder_call(train: bool, return_weights: bool):
+    """``(layer, y, memory, lengths, rngs) -> layer(...)`` without a cache: what remat wraps."""
+    def call(layer: DecoderLayer, y_BxTxD, memory, src_lengths_B, rngs):
+        return layer(y_BxTxD, memory, src_lengths_B, train=train, rngs=rngs, return_weights=return_weights)
+
+    return call
 
 
 def build(cfg: ml_collections.ConfigDict, spec: DataSpec, rngs: nnx.Rngs) -> Transformer:
@@ -233,5 +267,6 @@ def build(cfg: ml_collections.ConfigDict, spec: DataSpec, rngs: nnx.Rngs) -> Tra
         num_encoder_layers=cfg.num_encoder_layers, num_decoder_layers=cfg.num_decoder_layers,
         dropout=cfg.dropout, pre_norm=cfg.pre_norm, positional=cfg.positional, max_len=cfg.max_len,
         share_embeddings=cfg.share_embeddings, tie_output=cfg.tie_output, dtype=cfg.dtype,
-        attention=cfg.attention, pad_id=tokens.pad, bos_id=tokens.bos, eos_id=tokens.eos, rngs=rngs)
+        attention=cfg.attention, pad_id=tokens.pad, bos_id=tokens.bos, eos_id=tokens.eos,
+        remat=cfg.get("remat", "none"), rngs=rngs)
 

@@ -52,6 +52,17 @@ def _sinusoids(max_len: int, d_model: int) -> np.ndarray:
     return sinusoidal_encoding(max_len, d_model)
 
 
+class LayerNorm(nnx.LayerNorm):
+    """``nnx.LayerNorm`` (mean and variance over d_model, in float32 whatever the compute dtype).
+
+    Flax upcasts a bfloat16 input to float32 for the statistics by an implicit promotion; that one
+    is allowed here even where strict dtype promotion is on (the tests)."""
+
+    def __call__(self, x_BxTxD: jax.Array, *args, **kw) -> jax.Array:
+        with jax.numpy_dtype_promotion("standard"):
+            return super().__call__(x_BxTxD, *args, **kw)
+
+
 class MultiHeadAttention(nnx.Module):
     """MultiHead(Q, K, V) = Concat(head_1..head_h) W^O,  head_i = Attention(Q W_i^Q, K W_i^K, V W_i^V)."""
 
@@ -98,7 +109,7 @@ class AddNorm(nnx.Module):
 
     def __init__(self, d_model: int, *, pre_norm: bool, dropout: float, dtype, rngs: nnx.Rngs):
         self.pre_norm = pre_norm
-        self.norm = nnx.LayerNorm(d_model, epsilon=1e-6, dtype=dtype, rngs=rngs)
+        self.norm = LayerNorm(d_model, epsilon=1e-6, dtype=dtype, rngs=rngs)
         self.dropout = nnx.Dropout(dropout)
 
     def __call__(self, x_BxTxD: jax.Array, sublayer, *, train: bool, rngs: nnx.Rngs | None):
@@ -173,9 +184,9 @@ class DecoderLayer(nnx.Module):
             lengths_B = jnp.full((h_BxTxD.shape[0],), position + T, jnp.int32)
             # A block of T new queries sees cache entries < position + t + 1: causal within the block,
             # everything before it; later (still empty) cache slots are cut off by the lengths.
-            mask_BxHxTxS = ((jnp.arange(k.shape[1])[None, :] <= position + jnp.arange(T)[:, None])[None, None]
+            mask_1x1xTxS = ((jnp.arange(k.shape[1])[None, :] <= position + jnp.arange(T)[:, None])[None, None]
                             if T > 1 else None)
-            return self.self_attention(h_BxTxD, k, v, kv_lengths_B=lengths_B, mask=mask_BxHxTxS,
+            return self.self_attention(h_BxTxD, k, v, kv_lengths_B=lengths_B, mask=mask_1x1xTxS,
                                        return_weights=return_weights)
 
         def cross_attend(h_BxTxD):

@@ -1,30 +1,21 @@
-"""Attention maps as images: the heads of one layer side by side, each a queries x keys heat map."""
+"""Attention maps as ``Picture`` data: one picture per attention kind and layer, one panel per head,
+rows the queries and columns the keys, labelled with the tokens (padding cropped)."""
 
 import numpy as np
 
+from lectarch.viz.picture import Picture, heatmaps
 
-def head_grid(weights_HxTxS: np.ndarray, *, columns: int = 4, min_cell: int = 96, gap: int = 2) -> np.ndarray:
-    """An RGB image (floats in [0, 1]) with one tile per head; each tile is normalised to its own max.
+WHO = {"encoder_self": ("source", "source"), "decoder_self": ("target", "target"), "cross": ("target", "source")}
 
-    Tiles are blown up by an integer factor (nearest neighbour) so that one token is at least a few
-    pixels wide; heads are laid out ``columns`` per row with a white gap between them.
-    """
-    import matplotlib
 
-    matplotlib.use("Agg")
-    from matplotlib import colormaps
+def head_panels(weights_HxTxS: np.ndarray, kind: str, layer: int, query_ids, key_ids) -> Picture:
+    """The heads of one layer's ``kind`` attention, queries x keys, on one scale from 0."""
+    queries, keys = WHO[kind]
+    w = np.asarray(weights_HxTxS, np.float32)
+    return heatmaps(w, f"{kind.replace('_', '-')} attention, layer {layer} ({w.shape[0]} heads)",
+                    xlabel=f"key ({keys} token)", ylabel=f"query ({queries} token)", value_label="attention weight",
+                    panel_titles=[f"head {h}" for h in range(w.shape[0])], xtokens=key_ids, ytokens=query_ids,
+                    lower=0.0)
 
-    H, T, S = weights_HxTxS.shape
-    scale = max(1, int(np.ceil(min_cell / max(T, S, 1))))
-    cols = min(columns, H)
-    rows = -(-H // cols)
-    th, tw = T * scale, S * scale
-    grid = np.ones((rows * th + (rows - 1) * gap, cols * tw + (cols - 1) * gap, 3), np.float32)
-    cmap = colormaps["viridis"]
-    for h in range(H):
-        w = weights_HxTxS[h]
-        w = w / max(float(w.max()), 1e-12)
-        tile = cmap(np.kron(w, np.ones((scale, scale))))[..., :3]
-        r, c = divmod(h, cols)
-        grid[r * (th + gap): r * (th + gap) + th, c * (tw + gap): c * (tw + gap) + tw] = tile
-    return grid
+
+__all__ = ["WHO", "head_panels"]

@@ -7,7 +7,8 @@ Two implementations of one function:
 - ``reference_attention``: the equation written with einsums, with the attention weights
   (softmax probabilities) available for pictures. Tests compare everything against it.
 - ``dot_product_attention``: ``jax.nn.dot_product_attention``, the fused kernel. On a GPU in
-  bfloat16/float16 it is cuDNN's flash attention; elsewhere XLA's fused softmax.
+  bfloat16/float16 it is cuDNN's flash attention; elsewhere XLA's fused softmax (in bfloat16 on
+  XLA: the reference's einsums, the same program with every dtype cast explicit).
 
 Masks are given the way the fused kernels want them, so both paths see identical inputs:
 ``is_causal`` (query t sees keys s <= t + offset, where offset = S - T, so a single cached query
@@ -75,7 +76,10 @@ def dot_product_attention(q_BxTxHxDh: jax.Array, k_BxSxHxDh: jax.Array, v_BxSxHx
     impl = choose_implementation(q_BxTxHxDh.dtype, implementation)
     if implementation == "auto" and impl == "cudnn" and (mask is not None or q_BxTxHxDh.shape[1] == 1):
         impl = "xla"  # cuDNN's kernel is for whole sequences with causal/length masks; decoding steps use XLA
-    if impl == "reference":
+    half = jnp.dtype(q_BxTxHxDh.dtype) in (jnp.dtype(jnp.bfloat16), jnp.dtype(jnp.float16))
+    if impl == "reference" or (impl == "xla" and half):
+        # In half precision jax's XLA path is these same einsums (float32 logits and softmax), but its
+        # gradient promotes bfloat16 with float32 implicitly: the reference keeps every cast explicit.
         return reference_attention(q_BxTxHxDh, k_BxSxHxDh, v_BxSxHxDh, is_causal=is_causal,
                                    kv_lengths_B=kv_lengths_B, mask=mask)[0]
     T, S = q_BxTxHxDh.shape[1], k_BxSxHxDh.shape[1]

@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from lectarch.ops.conv import Padding, pad_pair, patches_1d, patches_2d
+from lectarch.ops.conv import Padding, padding_amounts, patches_1d, patches_2d
 
 
 def max_pool1d(x_BxLxC: jax.Array, window: int, stride: int | None = None, padding: Padding = 0,
@@ -35,17 +35,19 @@ def max_pool2d(x_BxHxWxC: jax.Array, window: Sequence[int], stride: Sequence[int
 
 def max_pool1d_xla(x_BxLxC: jax.Array, window: int, stride: int | None = None, padding: Padding = 0,
                    dilation: int = 1) -> jax.Array:
+    pads = padding_amounts(padding, x_BxLxC.shape[1], window, stride or window, dilation)
     return lax.reduce_window(x_BxLxC, -jnp.inf, lax.max, (1, window, 1), (1, stride or window, 1),
-                             [(0, 0), pad_pair(padding), (0, 0)], window_dilation=(1, dilation, 1))
+                             [(0, 0), pads, (0, 0)], window_dilation=(1, dilation, 1))
 
 
 def max_pool2d_xla(x_BxHxWxC: jax.Array, window: Sequence[int], stride: Sequence[int] | None = None,
                    padding: Sequence[Padding] = (0, 0), dilation: Sequence[int] = (1, 1)) -> jax.Array:
     """The same pooling by XLA's ``reduce_window``."""
     stride = stride or window
+    pads = [padding_amounts(padding[a], x_BxHxWxC.shape[1 + a], window[a], stride[a], dilation[a]) for a in (0, 1)]
     return lax.reduce_window(x_BxHxWxC, -jnp.inf, lax.max,
                              (1, *window, 1), (1, *stride, 1),
-                             [(0, 0), pad_pair(padding[0]), pad_pair(padding[1]), (0, 0)],
+                             [(0, 0), *pads, (0, 0)],
                              window_dilation=(1, *dilation, 1))
 
 
@@ -55,12 +57,13 @@ def max_pool2d_slices(x_BxHxWxC: jax.Array, window: Sequence[int], stride: Seque
 
     What the models run: equal to ``reduce_window`` in value, but its gradient is a chain of
     selects instead of XLA's select-and-scatter, which on the CPU backend is several times slower
-    (AlexNet's three poolings, forward + backward: experiments/bench.py).
+    (AlexNet's three poolings, forward + backward: python -m experiments.bench).
     """
     stride = stride or window
     x = x_BxHxWxC
-    if any(pad_pair(p) != (0, 0) for p in padding):
-        x = jnp.pad(x, ((0, 0), pad_pair(padding[0]), pad_pair(padding[1]), (0, 0)), constant_values=-jnp.inf)
+    pads = [padding_amounts(padding[a], x.shape[1 + a], window[a], stride[a]) for a in (0, 1)]
+    if any(p != (0, 0) for p in pads):
+        x = jnp.pad(x, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=-jnp.inf)
     B, H, W, C = x.shape
     n_h, n_w = (H - window[0]) // stride[0] + 1, (W - window[1]) // stride[1] + 1
     y = None

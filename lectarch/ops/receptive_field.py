@@ -32,12 +32,15 @@ from flax import nnx
 from jax import lax
 from jax.extend.core import Literal
 
-from lectarch.ops.conv import Padding, output_size, pad_pair
+from lectarch.ops.conv import Padding, output_size, pad_pair, padding_amounts  # noqa: F401 (pad_pair: rf.pad_pair)
 
 
 @dataclasses.dataclass(frozen=True)
 class Layer:
-    """One convolution or pooling layer, along one spatial axis (square layers: both axes)."""
+    """One convolution or pooling layer, along one spatial axis (square layers: both axes).
+
+    ``padding``: ``p``, ``(before, after)`` or a mode, ``"SAME"`` / ``"VALID"`` / ``"CAUSAL"`` (any case;
+    ``lectarch.ops.conv.padding_amounts``), resolved for the size the layer's input has."""
 
     name: str
     kernel: int
@@ -73,7 +76,8 @@ def receptive_fields(layers: Sequence[Layer], input_size: int) -> list[Row]:
             raise ValueError(f"layer {layer.name} (kernel {layer.kernel}) leaves no output for an input of "
                              f"{input_size}: the input is too small for this network")
         rows.append(Row(layer, n, prev.size + (k_eff - 1) * prev.stride, prev.stride * layer.stride,
-                        prev.padding + pad_pair(layer.padding)[0] * prev.stride))
+                        prev.padding + padding_amounts(layer.padding, prev.output_size, layer.kernel, layer.stride,
+                                                       layer.dilation)[0] * prev.stride))
     return rows
 
 

@@ -17,6 +17,11 @@ of every trial is stored with it:
 
 Running the same command again resumes the study: finished trials are kept and not repeated, and
 ``--trials N`` counts the trials the study holds in all, not the trials of this run.
+
+Before any trial runs, the space file's values for one trial are checked against the config
+(``lectarch.sweep.space.check_space``) and the storage is opened (a storage that cannot be used is
+one line, exit 2). Only Optuna's public API is used: a killed worker's trial is failed with
+``Study.tell`` and the reason is kept on the retry that replaces it (``retry_reason``).
 """
 
 import dataclasses
@@ -26,15 +31,16 @@ import pathlib
 import socket
 import sys
 import traceback
+import warnings
 
 import numpy as np
 import optuna
 
 from lectarch.config import ConfigError
 from lectarch.experiment import load_config
-from lectarch.sweep.space import Space, as_overrides, load_space
+from lectarch.sweep.space import Space, as_overrides, check_space, load_space
 from lectarch.train.workdir import WorkdirLocked
-from lectarch.sweep.storage import GRACE_S, HEARTBEAT_S, default_storage
+from lectarch.sweep.storage import GRACE_S, HEARTBEAT_S, default_storage, reported
 from lectarch.sweep.storage import make_storage as _make_storage
 
 PRUNERS = ("none", "median")
@@ -116,20 +122,25 @@ def _retry_stale_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> 
     _retry(study, trial, "no heartbeat")
 
 
-def fail_killed_trials(study: optuna.Study) -> list[int]:
-    """RUNNING trials whose worker process on this host is gone: mark them failed, retry them."""
+def fail_killed_trials(study: optuna.Study, storage: optuna.storages.BaseStorage) -> list[int]:
+    """RUNNING trials whose worker process on this host is gone: mark them failed, retry them.
+
+    ``storage`` is the study's: the trials are told through a view of the study with a random
+    sampler, whose ``after_trial`` does nothing (a grid sampler's would stop the study)."""
     host, failed = socket.gethostname(), []
-    storage = study._storage
+    teller = None
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         worker = t.user_attrs.get("worker", "")
         worker_host, _, pid = worker.rpartition(":")
         if worker_host != host or not pid.isdigit() or _pid_alive(int(pid)):
             continue
         reason = f"killed: worker {worker} stopped while the trial was running"
-        try:
-            storage.set_trial_user_attr(t._trial_id, "failure", reason)
-            storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
-        except optuna.exceptions.UpdateFinishedTrialError:
+        if teller is None:
+            teller = optuna.load_study(study_name=study.study_name, storage=storage,
+                                       sampler=optuna.samplers.RandomSampler())
+        try:  # the reason is kept on the retry (its retry_reason; lectarch.sweep.results.failure_reason)
+            teller.tell(t.number, state=optuna.trial.TrialState.FAIL)
+        except (ValueError, optuna.exceptions.UpdateFinishedTrialError):
             continue  # another worker got there first
         _retry(study, t, reason)
         failed.append(t.number)
@@ -174,7 +185,7 @@ class TrialRunner:
         return on_eval
 
     def __call__(self, trial: optuna.Trial) -> float:
-        from lectarch.train.loop import train
+        from lectarch.experiment import train
 
         trial.set_user_attr("worker", _worker_id())
         workdir = pathlib.Path(trial.user_attrs.get("workdir") or self.workdir / "trials" / f"{trial.number:04d}")
@@ -196,7 +207,7 @@ class TrialRunner:
         trial.set_user_attr("step", result.step)
         if result.status == "interrupted":
             trial.set_user_attr("failure", f"interrupted at step {result.step}: {result.message.split(':')[0]}")
-            _retry(trial.study, trial.study._storage.get_trial(trial._trial_id), "interrupted")
+            _retry(trial.study, _frozen(trial), "interrupted")
             raise KeyboardInterrupt(result.message)
         if result.status == "nonfinite":
             trial.set_user_attr("failure", result.message)
@@ -208,11 +219,17 @@ class TrialRunner:
         return float(result.last_eval[self.space.metric])
 
 
+def _frozen(trial: optuna.Trial) -> optuna.trial.FrozenTrial:
+    """The stored record of the running ``trial`` (its parameters and attributes so far)."""
+    return next(t for t in trial.study.get_trials(deepcopy=False) if t.number == trial.number)
+
+
 class _NoTraceback(logging.Filter):
-    """Optuna logs a failed trial with its traceback; a locked workdir needs only its one line."""
+    """Optuna logs a failed trial with its traceback; a locked workdir and a failed trial (whose
+    reason is printed in one line, its traceback kept in ``<trial>/error.txt``) need only a line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], WorkdirLocked):
+        if record.exc_info and isinstance(record.exc_info[1], (WorkdirLocked, TrialFailed)):
             record.exc_info, record.exc_text = None, None
         return True
 
@@ -233,30 +250,39 @@ def run_sweep(config: str | pathlib.Path, space_path: str | pathlib.Path, workdi
     workdir = pathlib.Path(workdir).absolute()
     workdir.mkdir(parents=True, exist_ok=True)
     space = load_space(space_path)
-    load_config(config, [*_ALWAYS, *overrides])  # a bad config fails here, not once per trial
+    base = load_config(config, [*_ALWAYS, *overrides])  # a bad config fails here, not once per trial
     sampler_name = sampler or space.sampler
     n = trials if trials is not None else (space.grid_size if sampler_name == "grid" else space.trials)
     if n is None:
         raise ConfigError(f"how many trials? give --trials N or TRIALS = N in {space.path}")
-    name = study_name or f"{pathlib.Path(config).stem}-{pathlib.Path(space_path).stem}"
-    db = make_storage(storage or default_storage(workdir))
-    known = len(optuna.create_study(study_name=name, storage=db, direction=space.direction,
-                                    load_if_exists=True).get_trials(deepcopy=False))
-    # A resumed sweep must not draw its first points again: the seed moves on with the study.
-    seed = None if seed is None else int(np.random.SeedSequence([seed, known]).generate_state(1)[0])
-    study = optuna.load_study(study_name=name, storage=db, sampler=make_sampler(sampler_name, space, seed),
-                              pruner=make_pruner(space, pruner, sampler_name))
-    study.set_user_attr("metric", space.metric)
+    # the space's values for one trial, on a scratch study: a bad space file fails here, not per trial
+    check_space(space, make_sampler(sampler_name, space, 0), base,
+                lambda values: load_config(config, [*_ALWAYS, *overrides, *values]))
+    name = study_name or f"{experiment_name(config)}-{pathlib.Path(space_path).stem}"
+    url = storage or default_storage(workdir)
+    db = make_storage(url)
+    with reported(url, journal_reads=True):
+        known = len(optuna.create_study(study_name=name, storage=db, direction=space.direction,
+                                        load_if_exists=True).get_trials(deepcopy=False))
+        # A resumed sweep must not draw its first points again: the seed moves on with the study.
+        seed = None if seed is None else int(np.random.SeedSequence([seed, known]).generate_state(1)[0])
+        study = optuna.load_study(study_name=name, storage=db, sampler=make_sampler(sampler_name, space, seed),
+                                  pruner=make_pruner(space, pruner, sampler_name))
+        study.set_user_attr("metric", space.metric)
+        with warnings.catch_warnings():  # experimental since Optuna 3.2 (5.0.0 pinned): a tested call
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([space.metric])  # optuna-dashboard and the plots name it
     run_trial = TrialRunner(config, space, workdir, list(overrides))
     _quiet_workdir_locked()
     status = "finished"
     try:
-        while counted_trials(study) < n:
-            for number in fail_killed_trials(study):
-                print(f"trial {number}: its worker was killed; marked failed and queued again", file=sys.stderr)
-            if sampler_name == "grid" and not grid_points_left(study, space.grid_size):
-                break  # every point is done or being trained by another worker
-            study.optimize(run_trial, n_trials=1, catch=(TrialFailed,), gc_after_trial=True)
+        with reported(url):
+            while counted_trials(study) < n:
+                for number in fail_killed_trials(study, db):
+                    print(f"trial {number}: its worker was killed; marked failed and queued again", file=sys.stderr)
+                if sampler_name == "grid" and not grid_points_left(study, space.grid_size):
+                    break  # every point is done or being trained by another worker
+                study.optimize(run_trial, n_trials=1, catch=(TrialFailed,), gc_after_trial=True)
     except KeyboardInterrupt:
         status = "interrupted"
         print(f"sweep interrupted: run the same command again to resume study {name!r}", file=sys.stderr)
@@ -266,6 +292,24 @@ def run_sweep(config: str | pathlib.Path, space_path: str | pathlib.Path, workdi
     return out
 
 
+def experiment_name(config: str | pathlib.Path) -> str:
+    """What a study is named after: the experiment file's stem, or for a run's ``RUN/config.json``
+    the run's folder (``runs/mlp_digits/config.json`` -> ``mlp_digits``)."""
+    path = pathlib.Path(config).absolute()
+    return path.parent.name if path.suffix == ".json" and path.parent.name else path.stem
+
+
+def first_failure(study: optuna.Study) -> str | None:
+    """``trial N: reason`` of the study's first failed trial (``None``: none failed)."""
+    from lectarch.sweep.results import failure_reason
+
+    trials = study.get_trials(deepcopy=False)
+    for t in trials:
+        if t.state == optuna.trial.TrialState.FAIL:
+            return f"trial {t.number}: {failure_reason(t, trials)}"
+    return None
+
+
 __all__ = ["GRACE_S", "HEARTBEAT_S", "PRUNERS", "SweepResult", "TrialFailed", "TrialRunner", "counted_trials",
-           "default_storage", "fail_killed_trials", "grid_points_left", "make_pruner", "make_sampler",
-           "make_storage", "run_sweep"]
+           "default_storage", "experiment_name", "fail_killed_trials", "first_failure", "grid_points_left",
+           "make_pruner", "make_sampler", "make_storage", "run_sweep"]

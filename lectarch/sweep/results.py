@@ -5,7 +5,10 @@
 - ``optimization_history.png``: objective value per trial and the best so far;
 - ``param_importances.png``: fANOVA importances (Hutter et al. 2014, as used by Greff et al.,
   "LSTM: A Search Space Odyssey", to rank the LSTM's hyperparameters);
-- ``parallel_coordinate.png``: every completed trial as a line through its parameter values.
+- ``parallel_coordinate.png``: every completed trial as a line through its parameter values,
+  coloured by its metric on ``viridis`` (whose low end is dark, so the worst trials stay visible on
+  the white background; Optuna's own ``Blues`` draws them near-white), with a colour bar named
+  after the metric.
 """
 
 import csv
@@ -17,10 +20,15 @@ import warnings
 import optuna
 
 
-def failure_reason(t: optuna.trial.FrozenTrial) -> str:
+def failure_reason(t: optuna.trial.FrozenTrial, trials: list[optuna.trial.FrozenTrial] = ()) -> str:
+    """Why ``t`` failed: its own ``failure``, else the ``retry_reason`` of the trial (among
+    ``trials``) that retries it (a killed worker's trial), else a lost heartbeat."""
     if t.state != optuna.trial.TrialState.FAIL:
         return ""
-    return t.user_attrs.get("failure") or "worker stopped reporting (killed; heartbeat lost)"
+    retried = [r.user_attrs["retry_reason"] for r in trials
+               if r.user_attrs.get("retry_of") == t.number and r.user_attrs.get("retry_reason")]
+    lost = "worker stopped reporting (killed; heartbeat lost)"
+    return t.user_attrs.get("failure") or (retried[0] if retried else lost)
 
 
 def write_csv(study: optuna.Study, path: pathlib.Path, metric: str) -> pathlib.Path:
@@ -35,7 +43,7 @@ def write_csv(study: optuna.Study, path: pathlib.Path, metric: str) -> pathlib.P
             duration = t.duration.total_seconds() if t.duration is not None else ""
             w.writerow([t.number, t.state.name, "" if t.value is None else t.value,
                         *[t.params.get(k, "") for k in names], t.user_attrs.get("step", ""),
-                        t.user_attrs.get("pruned_at_step", ""), failure_reason(t),
+                        t.user_attrs.get("pruned_at_step", ""), failure_reason(t, trials),
                         t.user_attrs.get("retry_of", ""), duration, t.user_attrs.get("workdir", "")])
     tmp.replace(path)
     return path
@@ -53,6 +61,27 @@ def _save(ax_or_axes, path: pathlib.Path) -> pathlib.Path:
     return path
 
 
+# Perceptually uniform and dark at its low end: every trial's line is visible.
+PARALLEL_CMAP = "viridis"
+
+
+def parallel_coordinate(study: optuna.Study, metric: str):
+    """Optuna's parallel-coordinate axes, recoloured so that low-scoring trials stay visible."""
+    from matplotlib.collections import LineCollection
+    from optuna.visualization import matplotlib as vis
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        ax = vis.plot_parallel_coordinate(study, target_name=metric)
+    ax.set_facecolor("white")
+    ax.set_title(f"Parallel coordinates: {metric} of each completed trial", y=1.03)
+    for collection in ax.collections:
+        if isinstance(collection, LineCollection):
+            collection.set_cmap(PARALLEL_CMAP)  # its colour bar follows
+            collection.set_linewidth(1.5)
+    return ax
+
+
 def write_plots(study: optuna.Study, workdir: pathlib.Path, metric: str) -> list[pathlib.Path]:
     import matplotlib
 
@@ -65,7 +94,7 @@ def write_plots(study: optuna.Study, workdir: pathlib.Path, metric: str) -> list
         "optimization_history": lambda: vis.plot_optimization_history(study, target_name=metric),
         "param_importances": lambda: vis.plot_param_importances(
             study, evaluator=FanovaImportanceEvaluator(seed=0), target_name=metric),
-        "parallel_coordinate": lambda: vis.plot_parallel_coordinate(study, target_name=metric),
+        "parallel_coordinate": lambda: parallel_coordinate(study, metric),
     }
     out = []
     for name, plot in plots.items():
@@ -100,4 +129,5 @@ def summary(study: optuna.Study, metric: str) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["failure_reason", "summary", "write_csv", "write_plots", "write_results"]
+__all__ = ["PARALLEL_CMAP", "failure_reason", "parallel_coordinate", "summary", "write_csv", "write_plots",
+           "write_results"]

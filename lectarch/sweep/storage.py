@@ -8,13 +8,21 @@
 
 Database storages record heartbeats: a trial whose worker stopped sending them for ``grace_s``
 seconds is failed and retried by the next worker that starts a trial.
+
+A storage that cannot be used (a corrupt or read-only SQLite file or folder, a database that
+refuses the connection, a journal file that is not one) is ``StorageError``: one line naming the
+``--storage`` (password hidden) and the cause, exit 2 (``storage_error`` turns the database's or
+the journal's exception into it).
 """
 
+import contextlib
+import json
 import pathlib
 import random
+import re
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import optuna
 
@@ -22,6 +30,55 @@ from lectarch.config import ConfigError
 
 HEARTBEAT_S, GRACE_S = 20, 90
 JOURNAL_PREFIX = "journal:"
+
+
+class StorageError(ConfigError):
+    """A study storage that cannot be read or written; one line naming it and the cause."""
+
+
+def shown_url(url: str) -> str:
+    """``url`` with its password hidden (``postgresql://user:***@host/db``)."""
+    return re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", url)
+
+
+def _cause(e: BaseException) -> str:
+    """The innermost cause's first line, without SQLAlchemy's ``(driver.Error)`` prefix."""
+    seen = e
+    while seen.__cause__ is not None or (seen.__context__ is not None and not seen.__suppress_context__):
+        seen = seen.__cause__ or seen.__context__
+    orig = getattr(seen, "orig", None) or seen
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return re.sub(r"^\([\w.]+\) ", "", text)[:300]
+
+
+def storage_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions a storage raises when it cannot be used (not those of a trial's own code)."""
+    import optuna
+    import sqlalchemy.exc
+
+    return sqlalchemy.exc.SQLAlchemyError, optuna.exceptions.StorageInternalError
+
+
+def storage_error(url: str, e: BaseException) -> StorageError:
+    """``e`` (raised by the storage named ``url``) as one line naming the storage and the cause."""
+    if url.startswith(JOURNAL_PREFIX) and isinstance(e, (ValueError, UnicodeDecodeError, json.JSONDecodeError)):
+        cause = f"not an Optuna journal file ({type(e).__name__}: {str(e).splitlines()[0][:120]})"
+    else:
+        cause = _cause(e)
+    return StorageError(f"--storage {shown_url(url)}: cannot use the study storage: {cause}")
+
+
+@contextlib.contextmanager
+def reported(url: str, *, journal_reads: bool = False) -> Iterator[None]:
+    """Storage failures inside the block become one ``StorageError`` line. ``journal_reads``: the block
+    only reads or writes the journal (its ``ValueError`` is a damaged file, not a trial's error)."""
+    extra = (ValueError,) if journal_reads and url.startswith(JOURNAL_PREFIX) else ()
+    try:
+        yield
+    except StorageError:
+        raise
+    except storage_errors() + extra as e:
+        raise storage_error(url, e) from None
 
 
 def default_storage(workdir: pathlib.Path) -> str:
@@ -48,10 +105,11 @@ def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRA
         path = pathlib.Path(url.removeprefix(JOURNAL_PREFIX)).absolute()
         if not path.parent.is_dir():
             raise ConfigError(f"--storage {url}: the folder {str(path.parent)!r} does not exist")
-        return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+        with reported(url, journal_reads=True):
+            return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
     import sqlalchemy.exc
 
-    url = database_url(url)
+    shown, url = url, database_url(url)
     kwargs = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     for attempt in range(10):
         try:
@@ -60,12 +118,26 @@ def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRA
                 return optuna.storages.RDBStorage(url, engine_kwargs=kwargs, heartbeat_interval=heartbeat_s,
                                                   grace_period=grace_s,
                                                   heartbeat_stale_trial_callback=stale_trial_callback)
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError):
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError) as e:
             # Workers starting together on a new database race to create its schema: the loser retries.
-            if attempt == 9:
-                raise
+            # A file or server that cannot be used at all is reported at once.
+            if attempt == 9 or not _schema_race(e):
+                raise storage_error(shown, e) from None
             time.sleep(0.2 + random.random())
+        except storage_errors() as e:
+            raise storage_error(shown, e) from None
     raise AssertionError("unreachable")
 
 
-__all__ = ["GRACE_S", "HEARTBEAT_S", "JOURNAL_PREFIX", "database_url", "default_storage", "make_storage"]
+def _schema_race(e: BaseException) -> bool:
+    """A failure that a worker creating the same schema at the same moment explains."""
+    import sqlalchemy.exc
+
+    text = str(getattr(e, "orig", e)).lower()
+    if isinstance(e, sqlalchemy.exc.OperationalError):
+        return "already exists" in text or "database is locked" in text
+    return True
+
+
+__all__ = ["GRACE_S", "HEARTBEAT_S", "JOURNAL_PREFIX", "StorageError", "database_url", "default_storage",
+           "make_storage", "reported", "shown_url", "storage_error", "storage_errors"]

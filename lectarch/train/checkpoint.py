@@ -17,10 +17,13 @@ A corrupt step is reported by name and the previous one is tried. Only a writabl
 (``visualize``, ``decode``, ``inspect``, ``gradflow``) never creates, moves, deletes or writes
 anything. A save that fails (a full disk, an unwritable folder, an asynchronous write that failed
 or hangs past ``save_timeout`` seconds) raises ``CheckpointSaveError`` naming the path and the
-cause; the checkpoints saved before it are kept.
+cause; the checkpoints saved before it are kept. A folder that cannot take a new step folder
+(immutable, read-only) is found before orbax starts its save threads, so the process exits at once.
 """
 
+import contextlib
 import errno
+import logging
 import os
 import pathlib
 import shutil
@@ -34,6 +37,7 @@ from lectarch.config import ConfigError
 from lectarch.train import checksums
 from lectarch.train.state import TrainState
 from lectarch.train.tree_names import path_name
+from lectarch.train.workdir import describe_os_error
 
 
 class CheckpointCorrupt(Exception):
@@ -71,18 +75,21 @@ def tree_differences(saved, target) -> list[str]:
     return out
 
 
-def describe_os_error(e: BaseException) -> str:
-    """The cause of a file-system failure in words (``No space left on device``)."""
-    if isinstance(e, OSError) and e.errno:
-        return os.strerror(e.errno)
-    text = str(e)
-    if "RESOURCE_EXHAUSTED" in text or "No space left" in text:
-        return os.strerror(errno.ENOSPC)
-    if "Read-only file system" in text:
-        return os.strerror(errno.EROFS)
-    if "Permission denied" in text:
-        return os.strerror(errno.EACCES)
-    return f"{type(e).__name__}: {text.splitlines()[0][:200] if text else ''}"
+class _DropReadOnlyNotice(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Given directory is read only")
+
+
+@contextlib.contextmanager
+def _quiet_read_only_notice():
+    """Orbax logs ``WARNING:absl:Given directory is read only=...`` for every read-only manager, i.e.
+    for every command that only reads a run; reading is what was asked, so that one line is dropped."""
+    absl_logger, notice = logging.getLogger("absl"), _DropReadOnlyNotice()
+    absl_logger.addFilter(notice)
+    try:
+        yield
+    finally:
+        absl_logger.removeFilter(notice)
 
 
 class Checkpointer:
@@ -90,6 +97,9 @@ class Checkpointer:
                  read_only: bool = False, save_timeout: float = 600.0):
         self.directory = pathlib.Path(directory).absolute()
         self.read_only, self.save_timeout = read_only, save_timeout
+        if self.directory.exists() and not self.directory.is_dir():  # orbax would fail in a thread, then wait
+            raise ConfigError(f"{self.directory} is not a folder, so it holds no checkpoints and takes none; move it "
+                              f"aside or choose another --workdir")
         self._pending: tuple[int, float] | None = None  # (step, start time) of an unfinished save
         if read_only:
             options = ocp.CheckpointManagerOptions(read_only=True, create=False, cleanup_tmp_directories=False,
@@ -99,7 +109,8 @@ class Checkpointer:
                 preservation_policy=ocp.checkpoint_managers.LatestN(n=keep), cleanup_tmp_directories=True,
                 create=True, enable_async_checkpointing=async_save)
         try:
-            self.manager = ocp.CheckpointManager(self.directory, options=options)
+            with _quiet_read_only_notice():
+                self.manager = ocp.CheckpointManager(self.directory, options=options)
         except OSError as e:
             raise CheckpointSaveError(f"cannot open checkpoints in {self.directory}: {describe_os_error(e)}") from e
 
@@ -125,6 +136,7 @@ class Checkpointer:
         self.wait()  # the previous save: its failure is reported here, its manifest written
         if step in self.manager.all_steps():
             return False
+        self._check_writable(step)
         self._check_free_space(step, state)
         try:
             self.manager.save(step, args=ocp.args.Composite(
@@ -139,6 +151,19 @@ class Checkpointer:
         self._discard_partial(step)
         return CheckpointSaveError(f"could not save the checkpoint of step {step} to {self.directory}: "
                                    f"{describe_os_error(e)}")
+
+    def _check_writable(self, step: int) -> None:
+        """A folder that cannot take a new step folder (immutable, read-only, gone) fails here, before
+        orbax starts its save threads: once started, they wait minutes at exit for a folder that was
+        never created."""
+        probe = self.directory / f".lectarch-write-test-{os.getpid()}"
+        try:
+            probe.mkdir()
+            probe.rmdir()
+        except OSError as e:
+            cause = describe_os_error(OSError(e.errno, e.strerror))  # the folder, not the probe's name
+            raise CheckpointSaveError(f"could not save the checkpoint of step {step} to {self.directory}: {cause} "
+                                      f"(no step folder can be created there)") from e
 
     def _check_free_space(self, step: int, state: TrainState) -> None:
         previous = self.manager.latest_step()
@@ -279,5 +304,4 @@ class Checkpointer:
         return aside
 
 
-__all__ = ["CheckpointCorrupt", "CheckpointMismatch", "CheckpointSaveError", "Checkpointer",
-           "describe_os_error", "tree_differences"]
+__all__ = ["CheckpointCorrupt", "CheckpointMismatch", "CheckpointSaveError", "Checkpointer", "tree_differences"]

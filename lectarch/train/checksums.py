@@ -62,6 +62,10 @@ def verify(step_dir: pathlib.Path) -> str | None:
         saved = json.loads((step_dir / MANIFEST).read_text())["files"]
     except (OSError, ValueError, KeyError, TypeError) as e:
         return f"its checksum manifest {MANIFEST} is unreadable ({type(e).__name__})"
+    if not isinstance(saved, dict) or not all(
+            isinstance(w, dict) and isinstance(w.get("bytes"), int) and isinstance(w.get("sha256"), str)
+            for w in saved.values()):
+        return f"its checksum manifest {MANIFEST} is malformed (files must map each name to its bytes and sha256)"
     for rel, want in sorted(saved.items()):
         path = step_dir / rel
         if not path.is_file():

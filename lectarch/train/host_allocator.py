@@ -14,7 +14,8 @@ kernel time per AlexNet step on a 2-core CPU (docs/benchmarks.md has the measure
 
 so the next step reuses the block without faults (AlexNet 415 -> 345 ms per step, an LSTM 106 ->
 94 ms, measured). The cost: the process keeps its high-water mark of host memory until it exits.
-Call it before the first large allocation (``lectarch``'s command line does, first thing);
+Call it before the first large allocation, on the CPU backend only: ``lectarch.runtime.configure()``
+does (the command line, the notebooks and the bench call it first thing);
 ``LECTARCH_MALLOC=default`` turns it off; where the C library is not glibc it does nothing.
 """
 
@@ -44,4 +45,9 @@ def keep_freed_memory() -> dict[str, int]:
     return _applied
 
 
-__all__ = ["SETTINGS", "keep_freed_memory"]
+def applied() -> dict[str, int] | None:
+    """What ``keep_freed_memory`` set in this process; ``None`` when it was never called."""
+    return _applied
+
+
+__all__ = ["SETTINGS", "applied", "keep_freed_memory"]

@@ -12,6 +12,8 @@ import pathlib
 
 import ml_collections
 
+from lectarch.config.defaults import base_config
+
 from lectarch.config.errors import ConfigError
 
 CONFIG_FILE = "config.json"
@@ -69,14 +71,16 @@ def read_saved_config(workdir: pathlib.Path) -> dict | None:
 
 
 def history_changes(saved: dict, now: dict) -> list[str]:
-    """``key: old -> new`` for every key outside ``RESUMABLE_KEYS`` that differs."""
+    """``key: old -> new`` for every key outside ``RESUMABLE_KEYS`` that differs; a shared key missing
+    from ``saved`` (written before the key existed) counts as its ``base_config()`` default."""
     old_flat, new_flat = _flatten(saved), _flatten(now)
+    defaults = _flatten(json.loads(base_config().to_json()))  # a key a run's config predates had its default
     missing = object()
     changes = []
     for key in sorted(set(old_flat) | set(new_flat)):
         if key in RESUMABLE_KEYS:
             continue
-        old, new = old_flat.get(key, missing), new_flat.get(key, missing)
+        old, new = old_flat.get(key, defaults.get(key, missing)), new_flat.get(key, missing)
         if _plain(old) != _plain(new):
             show = lambda v: "(absent)" if v is missing else repr(v)  # noqa: E731
             changes.append(f"{key}: {show(old)} -> {show(new)}")

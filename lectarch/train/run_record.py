@@ -25,8 +25,27 @@ def read_record(workdir: pathlib.Path, step: int) -> dict | None:
     path = workdir / NAME
     if not path.exists():
         return None
-    record = json.loads(path.read_text())
-    return record if record.get("step") == step else None
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise _malformed(path, f"{type(e).__name__}: {e}") from None
+    if not isinstance(record, dict):
+        raise _malformed(path, f"it holds a JSON {type(record).__name__}, not an object")
+    wrong = [k for k, kind in _FIELDS.items() if k in record and not isinstance(record[k], kind)]
+    if wrong or "step" not in record:
+        raise _malformed(path, f"its {(wrong or ['step'])[0]!r} is missing or of the wrong type")
+    return record if record["step"] == step else None
+
+
+_FIELDS = {"status": str, "step": int, "best_eval": dict, "last_eval": dict, "wall_time": (int, float),
+           "num_params": int}
+
+
+def _malformed(path: pathlib.Path, why: str):
+    from lectarch.config.errors import ConfigError
+
+    return ConfigError(f"{path} is not a run record ({why}); nothing was changed: restore it, or move it aside "
+                       f"to resume without the earlier run's summary")
 
 
 __all__ = ["read_record", "write_record"]

@@ -23,7 +23,9 @@ Step = Callable[[TrainState, dict], tuple[TrainState, dict]]
 
 
 def step_key(state: TrainState) -> jax.Array:
-    return jax.random.fold_in(state.key, state.step)
+    """Step ``state.step``'s typed key, ``fold_in(key, step)``, of the state's PRNG implementation
+    (``config.prng_impl``): dropout and every other random draw of the step comes from it."""
+    return jax.random.fold_in(jax.random.wrap_key_data(state.key, impl=state.prng_impl), state.step)
 
 
 def make_loss_fn(graphdef: nnx.GraphDef, objective: Objective):

@@ -10,8 +10,9 @@ instead of 107 (experiments/results/bench/xla_flags_cpu.md).
 ``apply()`` adds ``--xla_cpu_experimental_ynn_fusion_type=-individual_convolution`` to
 ``XLA_FLAGS``, unless ``XLA_FLAGS`` already names that flag (yours wins) or
 ``LECTARCH_XLA_FLAGS=default``. XLA reads ``XLA_FLAGS`` once, when JAX starts its CPU backend, so
-call it before the first computation: ``lectarch``'s command line does, first thing; a notebook
-or script calls ``lectarch.train.xla_cpu.apply()`` before it touches JAX. The flag exists from
+call it before the first computation, and only where the backend will be the CPU:
+``lectarch.runtime.configure()`` does both (the command line, the notebooks and the bench call it
+first thing). The flag exists from
 jaxlib 0.10 on (an unknown flag stops XLA), so older jaxlibs are left alone.
 """
 

@@ -4,7 +4,11 @@
 - ``time_norms_figure``: ||dL/dh_t|| against t, one curve per model (vanishing/exploding in time);
 - ``singular_values_figure``: the singular values of dh_T/dh_t for a few t;
 - ``training_figure``: loss and gradient norm against step (training with and without clipping);
-- ``scan_vs_unroll_figure``: jaxpr size, compile time and step time against sequence length T.
+- ``scan_vs_unroll_figure``: jaxpr size, compile time and step time against sequence length T;
+- ``program_grads_figure``: ||dL/dv|| for every intermediate v of a program, in forward order,
+  coloured by module (values inside a scan: the norm over all steps, and a bar from the smallest to
+  the largest step);
+- ``phase_diagram_figure``: a quantity over a (sigma_w, sigma_b^2) grid with lines drawn on it.
 """
 
 from collections.abc import Mapping, Sequence
@@ -102,5 +106,70 @@ def scan_vs_unroll_figure(rows: Sequence[Mapping], title: str = "") -> plt.Figur
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(title or "lax.scan against a Python-loop unroll")
+    fig.tight_layout()
+    return fig
+
+
+def program_grads_figure(rows: Sequence, title: str = "", depth: int = 3) -> plt.Figure:
+    """``rows``: ``lectarch.inspect.program_grads.ProgramGrad`` in forward order; colours: the module
+    path cut to its first ``depth`` parts. A second panel, when values sit inside a scan: their
+    ||dL/dv_t|| against the step t."""
+    stepped_all = [r for r in rows if len(r.site.steps) == 1]
+    fig, axes = plt.subplots(1, 2 if stepped_all else 1, figsize=(14 if stepped_all else 10, 4.5),
+                             gridspec_kw={"width_ratios": [2, 1]} if stepped_all else None)
+    ax = np.atleast_1d(axes)[0]
+    groups: dict[str, list] = {}
+    for r in rows:
+        groups.setdefault(".".join((r.site.module or "(root)").split(".")[:depth]), []).append(r)
+    cmap = plt.get_cmap("tab20")
+    colour = {name: cmap(c % 20) for c, name in enumerate(groups)}
+    for name, members in groups.items():
+        ax.semilogy([r.index for r in members], _log_safe([r.grad_norm for r in members]), "o", ms=3,
+                    color=colour[name], label=name)
+        stepped = [r for r in members if r.site.steps]
+        if stepped:
+            lo = _log_safe([np.min(r.grad_norm_t) for r in stepped])
+            hi = _log_safe([np.max(r.grad_norm_t) for r in stepped])
+            ax.vlines([r.index for r in stepped], lo, hi, color=colour[name], alpha=0.4, lw=1)
+    ax.set_xlabel("intermediate value v, in forward order (bars: smallest to largest step of a scan)")
+    ax.set_ylabel("||dL/dv||")
+    ax.set_title(title or "gradient of the loss at every intermediate value")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, ncol=max(1, len(groups) // 10), loc="best")
+    if stepped_all:
+        ax2 = axes[1]
+        prims = list(dict.fromkeys(r.site.primitive for r in stepped_all))
+        tab10 = plt.get_cmap("tab10")
+        for r in stepped_all:
+            k = prims.index(r.site.primitive)
+            ax2.semilogy(np.arange(1, r.site.steps[0] + 1), _log_safe(r.grad_norm_t), color=tab10(k % 10),
+                         alpha=0.6, lw=1, label=r.site.primitive if r is next(x for x in stepped_all
+                                                                              if x.site.primitive == r.site.primitive) else None)
+        ax2.legend(fontsize=7, title="primitive", title_fontsize=7)
+        ax2.set_xlabel("time step t")
+        ax2.set_ylabel("||dL/dv_t||")
+        ax2.set_title(f"the {len(stepped_all)} values inside the scan, per step")
+        ax2.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def phase_diagram_figure(sigma_w: np.ndarray, sigma_b2: np.ndarray, value_BxW: np.ndarray,
+                         lines: Mapping[str, tuple[np.ndarray, np.ndarray]], title: str = "",
+                         value_label: str = "log10 growth of ||dL/dh_l|| per layer") -> plt.Figure:
+    """``value_BxW``: one value per (sigma_b^2, sigma_w); ``lines``: label -> (sigma_w, sigma_b^2) points."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    limit = float(np.nanmax(np.abs(value_BxW))) or 1.0
+    mesh = ax.pcolormesh(sigma_w, sigma_b2, value_BxW, cmap="RdBu_r", vmin=-limit, vmax=limit, shading="nearest")
+    fig.colorbar(mesh, ax=ax, label=value_label)
+    styles = ["k-", "k--", "g-", "g--"]
+    for style, (label, (w, b)) in zip(styles, lines.items()):
+        ax.plot(w, b, style, lw=2, label=label)
+    ax.set_xlabel("sigma_w (weights ~ N(0, sigma_w^2 / fan_in))")
+    ax.set_ylabel("sigma_b^2 (biases ~ N(0, sigma_b^2))")
+    ax.set_xlim(float(np.min(sigma_w)), float(np.max(sigma_w)))
+    ax.set_ylim(float(np.min(sigma_b2)), float(np.max(sigma_b2)))
+    ax.set_title(title or "order (blue: vanishing) and chaos (red: exploding)")
+    ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig

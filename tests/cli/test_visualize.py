@@ -6,7 +6,7 @@ import matplotlib.image
 import numpy as np
 
 from lectarch.cli import main
-from lectarch.train.loop import train
+from lectarch.experiment import train
 from tests.helpers import config
 
 
@@ -35,12 +35,35 @@ def test_pictures_at_eval_steps_and_from_any_checkpoint(tmp_path, capsys):
     assert set((tmp_path / "tensorboard").iterdir()) > events_before  # TensorBoard images too
 
 
-def test_visualize_errors_are_one_line(tmp_path, capsys):
+def test_the_mlp_draws_its_first_layer_weights_as_digits_its_input_with_its_class_and_its_activations(tmp_path, capsys):
+    cfg = config("mlp_digits", "num_steps=2", "eval_every=2", "checkpoint_every=2", "log_every=2", "progress=false",
+                 "pictures=false")
+    train(cfg, tmp_path)
+    assert main(["visualize", "--workdir", str(tmp_path), "--index", "3"]) == 0
+    assert "mlp at step 2, eval example 3: 3 pictures" in capsys.readouterr().out
+    for name in ("weights_layer1", "input", "hidden_activations"):
+        assert (tmp_path / "pictures" / f"{name}_step2.png").is_file()
+
+
+def test_visualize_errors_are_one_line(tmp_path, capsys, monkeypatch):
+    from flax import nnx
+
+    from lectarch.models import mlp
+
+    class Plain(nnx.Module):  # a model without the Pictures capability (every built-in has it)
+        def __init__(self, spec, rngs):
+            self.out = nnx.Linear(spec.num_features, spec.num_outputs, rngs=rngs)
+
+        def __call__(self, x, *, train=False, rngs=None):
+            return self.out(x.reshape(x.shape[0], -1))
+
     assert main(["visualize", "--workdir", str(tmp_path)]) == 2
     assert "no config.json" in capsys.readouterr().err
-    (tmp_path / "config.json").write_text(config("mlp_digits").to_json())  # a model without pictures
+    monkeypatch.setattr(mlp, "build", lambda cfg, spec, rngs: Plain(spec, rngs))
+    (tmp_path / "config.json").write_text(config("mlp_digits").to_json())
     assert main(["visualize", "--workdir", str(tmp_path)]) == 2
     assert "draws no pictures" in capsys.readouterr().err
+    monkeypatch.undo()
     (tmp_path / "config.json").write_text(config("cnn_digits").to_json())  # no checkpoint yet
     assert main(["visualize", "--workdir", str(tmp_path)]) == 2
     assert "holds no checkpoint" in capsys.readouterr().err

@@ -3,7 +3,9 @@
 import numpy as np
 
 from lectarch.data import seq2seq_tasks, translation
-from lectarch.data.sequences import BOS, EOS, PAD, TOKENS, make_element, seq2seq_spec
+from lectarch.data.sequences import make_element
+
+PAD, BOS, EOS = 0, 1, 2  # the ids the layout documents (not lectarch's constants: this checks them)
 
 
 def test_the_layout_spelled_out():
@@ -21,12 +23,34 @@ def test_too_long_sequences_are_cut_and_still_end_in_eos():
     np.testing.assert_array_equal(e["targets"], [3, 4, 5, EOS])
 
 
-def test_toy_tasks_and_translation_share_the_token_ids_and_the_spec():
-    assert (seq2seq_tasks.PAD, seq2seq_tasks.BOS, seq2seq_tasks.EOS) == (translation.PAD, translation.BOS,
-                                                                      translation.EOS) == (0, 1, 2)
+def test_toy_tasks_and_translation_share_the_token_ids_and_the_spec(tmp_path):
+    """0 pad, 1 bos, 2 eos and symbols from 3, read off a toy task's elements and off the tokenizer
+    SentencePiece trains for translation (not off lectarch's own constants)."""
     cfg = seq2seq_tasks.default_config("reverse")
     cfg.train_size, cfg.eval_size = 4, 4
     ds = seq2seq_tasks.build(cfg, 0)
-    assert ds.spec == seq2seq_spec(cfg.vocab_size + 3, cfg.max_len + 1)
-    assert ds.spec.tokens == TOKENS and ds.spec.input_vocab == ds.spec.num_outputs == cfg.vocab_size + 3
-    assert ds.decode_examples == cfg.decode_examples
+    width, vocab = cfg.max_len + 1, cfg.vocab_size + 3
+    assert (ds.spec.input_shape, ds.spec.num_outputs, ds.spec.input_vocab, ds.spec.max_len) == ((width,), vocab, vocab,
+                                                                                                width)
+    assert (ds.spec.tokens.pad, ds.spec.tokens.bos, ds.spec.tokens.eos) == (0, 1, 2)
+    for i in range(4):
+        e = ds.train[i]
+        src = np.asarray(e["inputs"]["src"])
+        n = int(np.argmax(src == 2))  # the source's eos
+        symbols, rest = src[:n], width - n - 1
+        assert n >= 1 and symbols.min() >= 3 and symbols.max() < vocab and not np.any(src[n + 1:])
+        np.testing.assert_array_equal(e["inputs"]["tgt_in"], np.r_[1, symbols[::-1], np.zeros(rest)])
+        np.testing.assert_array_equal(e["targets"], np.r_[symbols[::-1], 2, np.zeros(rest)])
+        np.testing.assert_array_equal(e["mask"], np.r_[np.ones(n + 1), np.zeros(rest)])
+
+    import sentencepiece as spm
+
+    data = translation.default_config()
+    data.vocab_size, data.tokenizer_sentences = 40, 50
+    words = "the a cat dog sat ran on under mat tree der die das katze hund sass lief auf unter baum".split()
+    rng = np.random.default_rng(0)
+    records = [{side: " ".join(rng.choice(words, 6)) for side in (data.source, data.target)} for _ in range(50)]
+    model = translation.train_tokenizer(records, data, tmp_path / "spm.model")
+    sp = spm.SentencePieceProcessor(model_file=str(model))
+    assert (sp.pad_id(), sp.bos_id(), sp.eos_id()) == (0, 1, 2)
+    assert [sp.id_to_piece(i) for i in (0, 1, 2)] == ["<pad>", "<s>", "</s>"]

@@ -7,7 +7,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from lectarch.config import ConfigError
-from lectarch.train.loop import train
+from lectarch.experiment import train
 from tests.helpers import config
 
 

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from lectarch.data import translation
-from lectarch.train.loop import train
+from lectarch.experiment import train
 from tests.helpers import config, lectarch
 
 MOCK = ("data.mock_examples=48", "data.vocab_size=48", "data.max_len=24", "data.decode_examples=8",

@@ -1,9 +1,9 @@
 """Reading the guides as data: their shell blocks, the test named under each, and running a command
 exactly as a guide shows it (in this process through ``lectarch.cli.main``, or an experiment
-script's ``main``), with ``runs/`` moved to a temporary directory and a few fast overrides appended."""
+module's ``main``), with ``runs/`` moved to a temporary directory and a few fast overrides appended."""
 
 import ast
-import importlib.util
+import importlib
 import os
 import pathlib
 import re
@@ -92,9 +92,6 @@ def run_documented(guide: str, command: str, tmp: pathlib.Path, *fast: str) -> i
         from lectarch.cli import main
 
         return main(args)
-    if words[0] == "python" and args[0].startswith("experiments/"):
-        spec = importlib.util.spec_from_file_location(f"doc_{pathlib.Path(args[0]).stem}", REPO / args[0])
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module.main(args[1:])
+    if words[0] == "python" and args[0] == "-m" and args[1].startswith("experiments."):
+        return importlib.import_module(args[1]).main(args[2:])
     raise AssertionError(f"no runner for: {command}")

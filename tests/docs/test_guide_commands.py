@@ -87,14 +87,14 @@ def test_recurrent_guide_adding_commands(tmp_path):
                "--config.data.T=100")
     assert run_documented(guide, command, tmp_path, *FEW) == 0
     results = tmp_path / "rnn_vs_lstm.md"
-    assert run_documented(guide, "python experiments/rnn_vs_lstm.py --workdir runs/rnn_vs_lstm", tmp_path,
+    assert run_documented(guide, "python -m experiments.rnn_vs_lstm --workdir runs/rnn_vs_lstm", tmp_path,
                           "--T", "10", "--steps", "6", "--results", str(results), "--config.eval_every=6") == 0
     assert_results_file(results, "| 10 | LSTM |", "| 10 | tanh RNN |")
 
 
 def test_recurrent_guide_variants_command(tmp_path):
     results = tmp_path / "variants.md"
-    assert run_documented("docs/recurrent.md", "python experiments/lstm_variants.py --workdir runs/lstm_variants",
+    assert run_documented("docs/recurrent.md", "python -m experiments.lstm_variants --workdir runs/lstm_variants",
                           tmp_path, "--seeds", "0", "--steps", "6", "--variants", "full,CIFG", "--results",
                           str(results), "--config.eval_every=6", "--config.data.T=10") == 0
     assert_results_file(results, "| full |", "| CIFG |")
@@ -170,6 +170,6 @@ def test_inspection_guide_experiment_scripts(tmp_path):
             "exploding": ("| noclip |", "| clip |"), "scan_vs_unroll": ("| scan | 4 |", "| unroll | 4 |")}
     for name, extra in runs.items():
         results = tmp_path / f"{name}.md"
-        command = f"python experiments/{name}.py --workdir runs/{name}"
+        command = f"python -m experiments.{name} --workdir runs/{name}"
         assert run_documented(guide, command, tmp_path, *extra, "--results", str(results)) == 0
         assert_results_file(results, *rows[name])

@@ -1,12 +1,16 @@
-"""Small runs shared by the checkpoint fault tests: a tiny MLP trained in-process, file snapshots."""
+"""Small runs shared by the checkpoint fault tests: a tiny MLP trained in-process (the finished ones
+once per test run), file snapshots."""
 
 import hashlib
 import pathlib
 import shutil
 
-from lectarch.train.loop import train
+import pytest
+
+from lectarch.experiment import train
 from lectarch.train.metrics import read_metrics
 from tests.helpers import config
+from tests.shared_runs import shared_folder
 
 MLP = ("num_steps=20", "log_every=5", "eval_every=20", "checkpoint_every=10", "model.width=16", "progress=false",
        "pictures=false")
@@ -20,6 +24,19 @@ def trained(workdir: pathlib.Path, *overrides: str) -> pathlib.Path:
     result = train(mlp(*overrides), workdir)
     assert result.status == "finished", result.message
     return workdir
+
+
+@pytest.fixture(scope="session")
+def mlp_run(tmp_path_factory) -> pathlib.Path:
+    """A finished 20-step run with checkpoints at steps 10 and 20, shared by the test run: copy it
+    (``copy_run``) before changing anything in it."""
+    return shared_folder(tmp_path_factory, "mlp_20_steps", trained)
+
+
+@pytest.fixture(scope="session")
+def mlp_30_losses(tmp_path_factory) -> dict[int, float]:
+    """The losses of an uninterrupted 30-step run of the same config."""
+    return losses(shared_folder(tmp_path_factory, "mlp_30_steps", lambda d: trained(d, "num_steps=30")))
 
 
 def copy_run(src: pathlib.Path, dst: pathlib.Path) -> pathlib.Path:

@@ -5,8 +5,11 @@ import io
 import json
 import pathlib
 
+import pytest
+
 from lectarch.cli import main
 from tests.helpers import REPO
+from tests.shared_runs import shared_folder
 
 MLP = str(pathlib.Path(REPO) / "experiments" / "configs" / "mlp_digits.py")
 CNN = str(pathlib.Path(REPO) / "experiments" / "configs" / "cnn_digits.py")
@@ -50,3 +53,14 @@ def snapshot(directory: pathlib.Path) -> dict[str, bytes]:
 def train_losses(workdir: pathlib.Path) -> dict[int, float]:
     rows = [json.loads(x) for x in (workdir / "metrics.jsonl").read_text().splitlines() if x.strip()]
     return {r["step"]: r["loss"] for r in rows if r["split"] == "train"}
+
+
+def _train_tiny(workdir: pathlib.Path) -> None:
+    code, _, err = run_cli("train", "--config", MLP, "--workdir", str(workdir), *TINY)
+    assert code == 0, err
+
+
+@pytest.fixture(scope="session")
+def tiny_losses(tmp_path_factory) -> dict[int, float]:
+    """The losses of the ``TINY`` run of ``MLP`` never interrupted (trained once per test run)."""
+    return train_losses(shared_folder(tmp_path_factory, "mlp_tiny_cli", _train_tiny))

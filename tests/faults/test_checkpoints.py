@@ -9,21 +9,22 @@ import pytest
 
 from lectarch.train import checksums
 from lectarch.train.checkpoint import CheckpointCorrupt, Checkpointer, CheckpointMismatch
-from lectarch.train.loop import train
+from lectarch.experiment import train
 from tests.faults.checkpoint_runs import copy_run, data_files, losses, mlp, snapshot, trained
 from tests.helpers import lectarch
+from tests.shared_runs import shared_folder
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory) -> pathlib.Path:
-    """A finished 20-step run with checkpoints at steps 10 and 20 (never modified: tests copy it)."""
-    return trained(tmp_path_factory.mktemp("mlp") / "run")
+@pytest.fixture
+def run(mlp_run) -> pathlib.Path:
+    """A finished 20-step run with checkpoints at steps 10 and 20 (shared: tests copy it)."""
+    return mlp_run
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> dict[int, float]:
+@pytest.fixture
+def reference(mlp_30_losses) -> dict[int, float]:
     """The losses of an uninterrupted 30-step run of the same config."""
-    return losses(trained(tmp_path_factory.mktemp("ref") / "run", "num_steps=30"))
+    return mlp_30_losses
 
 
 def _flip_bit(path: pathlib.Path) -> None:
@@ -98,11 +99,11 @@ def _fresh_state(*overrides):
 
 def test_a_checkpoint_that_does_not_fit_the_config_is_a_mismatch_and_nothing_moves(run, tmp_path):
     workdir = copy_run(run, tmp_path / "run")
-    (workdir / "config.json").unlink()  # lost, so only the checkpoint itself can say what it holds
     before = snapshot(workdir)
+    # a writable Checkpointer (as train's), asked to restore into a wider model's state
     with pytest.raises(CheckpointMismatch, match=r"step 20 .* does not fit the config: params\.hidden\.0\.bias"
                                                  r"\.value: checkpoint \(16,\) float32, config \(32,\) float32"):
-        train(mlp("model.width=32"), workdir)
+        Checkpointer(workdir / "checkpoints", async_save=False).restore(_fresh_state("model.width=32"))
     assert snapshot(workdir) == before and not (workdir / "checkpoints-corrupt").exists()
 
 
@@ -119,7 +120,9 @@ def test_nonfinite_stop_names_the_last_verified_checkpoint_or_none(tmp_path):
     assert first.status == "nonfinite" and "No checkpoint has been saved yet" in first.message
     workdir = trained(tmp_path / "b", "optimizer.name=sgd")
     _flip_bit(data_files(workdir / "checkpoints" / "20")[0])
-    (workdir / "config.json").unlink()
+    saved = json.loads((workdir / "config.json").read_text())
+    saved["learning_rate"] = 1e30  # the user's own edit of the run's config: a resume takes it
+    (workdir / "config.json").write_text(json.dumps(saved))
     cfg = mlp("num_steps=40", "learning_rate=1e30", "optimizer.name=sgd")
     result = train(cfg, workdir)  # 20 is corrupt and set aside; resumes at 10, diverges at once
     assert result.status == "nonfinite" and "last checkpoint that verified (step 10)" in result.message
@@ -160,16 +163,18 @@ def test_read_only_opening_creates_no_checkpoints_folder(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.fixture(scope="module")
-def seq2seq_run(tmp_path_factory) -> pathlib.Path:
-    workdir = tmp_path_factory.mktemp("copy") / "run"
+def _train_copy_task(workdir: pathlib.Path) -> None:
     cfg = ["num_steps=4", "log_every=2", "eval_every=4", "checkpoint_every=4", "model.d_model=32",
            "model.d_ff=64", "model.num_heads=2", "batch_size=16", "eval_batch_size=64", "data.eval_size=64",
            "data.decode_examples=0", "data.train_size=512", "progress=false"]
     from tests.helpers import config
 
     assert train(config("transformer_copy", *cfg), workdir).status == "finished"
-    return workdir
+
+
+@pytest.fixture(scope="session")
+def seq2seq_run(tmp_path_factory) -> pathlib.Path:
+    return shared_folder(tmp_path_factory, "transformer_copy_4_steps", _train_copy_task)
 
 
 def test_visualize_on_an_edited_config_is_a_mismatch_and_changes_nothing(seq2seq_run, tmp_path):

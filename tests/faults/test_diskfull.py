@@ -12,18 +12,18 @@ import orbax.checkpoint as ocp
 import pytest
 
 from lectarch.train import checksums
-from lectarch.train.loop import EXIT_SAVE, train
+from lectarch.experiment import train
+from lectarch.train.loop import EXIT_SAVE
 from tests.faults.checkpoint_runs import losses, mlp
 from tests.helpers import lectarch
 
 ENOSPC = os.strerror(errno.ENOSPC)  # "No space left on device"
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> dict[int, float]:
-    workdir = tmp_path_factory.mktemp("ref")
-    assert train(mlp("num_steps=30"), workdir).status == "finished"
-    return losses(workdir)
+@pytest.fixture
+def reference(mlp_30_losses) -> dict[int, float]:
+    """The losses of the uninterrupted 30-step run (shared by the test run)."""
+    return mlp_30_losses
 
 
 def _check_failed_then_resume(workdir: pathlib.Path, result, reference, capsys) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from lectarch.config import ConfigError
 from lectarch.train import memory
-from lectarch.train.loop import train
+from lectarch.experiment import train
 from tests.faults.common import MLP, TINY, assert_one_line_error, run_cli
 from tests.helpers import config
 

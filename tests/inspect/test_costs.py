@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import pytest
 
 from lectarch.inspect.costs import compile_costs, program_costs
-from lectarch.inspect.programs import build_programs
+from lectarch.experiment import build_run
 from tests.conftest import REPO
 from tests.helpers import config
 
@@ -46,16 +46,16 @@ def test_every_config_has_positive_costs(name, tmp_path):
     cfg = config(name)
     cfg = config(name, *_smoke_overrides(cfg, tmp_path))
     with tfds.testing.mock_data(num_examples=8):
-        programs = build_programs(cfg, batch_size=8)
-    costs = program_costs(programs, "forward", compiler_options={"xla_backend_optimization_level": 0})
+        run = build_run(cfg, batch_size=8, abstract=True, num_devices=1)
+    costs = program_costs(run, "forward", compiler_options={"xla_backend_optimization_level": 0})
     assert costs.flops > 0 and costs.bytes_accessed > 0
     assert costs.argument_bytes > 0 and costs.output_bytes > 0
     assert costs.peak_memory_bytes >= costs.argument_bytes and costs.compile_seconds > 0
 
 
 def test_train_step_donates_the_state_and_costs_more_than_the_forward_pass():
-    programs = build_programs(config("mlp_digits"), batch_size=8)
-    forward = program_costs(programs, "forward")
-    step = program_costs(programs, "train_step")
+    run = build_run(config("mlp_digits"), batch_size=8, abstract=True, num_devices=1)
+    forward = program_costs(run, "forward")
+    step = program_costs(run, "train_step")
     assert step.alias_bytes > 0  # the state's buffers are reused, as in the trainer
     assert step.flops > 2 * forward.flops  # backward ~ 2x forward, plus the update

@@ -11,7 +11,7 @@ from lectarch.experiment import load_config
 from lectarch.data import pipeline
 from lectarch.inspect import timeflow
 from lectarch.inspect.gradflow import layer_probe
-from lectarch.inspect.programs import build_programs
+from lectarch.experiment import build_run
 from lectarch.models import MODELS
 from lectarch.train.state import count_params
 from tests.conftest import REPO
@@ -39,16 +39,16 @@ def _config_for(family: str):
     return load_config(os.path.join(REPO, "experiments", "configs", f"{name}.py"), overrides)
 
 
-def _with_random_parameters(programs):
+def _with_random_parameters(run):
     """Concrete parameters drawn with numpy (fast) instead of the model's initialisers (slow for
     AlexNet's 24M parameters on a CPU): the probes, not the initialisation, are under test here."""
     rng = np.random.default_rng(0)
     fill = lambda s: (0.05 * rng.standard_normal(s.shape)).astype(s.dtype)  # noqa: E731
-    s = programs.state
-    programs.state = s.replace(params=jax.tree.map(fill, s.params), rest=jax.tree.map(fill, s.rest),
+    s = run.state
+    run.state = s.replace(params=jax.tree.map(fill, s.params), rest=jax.tree.map(fill, s.rest),
                                step=np.zeros((), np.int32), key=np.asarray(jax.random.PRNGKey(0)))
-    programs.batch = pipeline.train_batch_at(programs.dataset, batch_size=8, seed=0, step=0)
-    return programs
+    run.batch = pipeline.train_batch_at(run.dataset, batch_size=8, seed=0, step=0)
+    return run
 
 
 @pytest.mark.parametrize("family", sorted(MODELS))
@@ -57,15 +57,15 @@ def test_probes_run_on_every_model_family(family):
 
     cfg = _config_for(family)
     with tfds.testing.mock_data(num_examples=8):
-        programs = _with_random_parameters(build_programs(cfg, batch_size=8))
-    rows = layer_probe(programs)
-    assert sum(r.num_params for r in rows) == count_params(programs.state)  # every parameter, in one layer
+        run = _with_random_parameters(build_run(cfg, batch_size=8, abstract=True, num_devices=1))
+    rows = layer_probe(run)
+    assert sum(r.num_params for r in rows) == count_params(run.state)  # every parameter, in one layer
     assert all(np.isfinite(r.grad_norm) and np.isfinite(r.param_norm) for r in rows)
     assert max(r.grad_norm for r in rows) > 0
-    if timeflow.is_recurrent(programs):
-        norms = timeflow.time_probe(programs)
+    if timeflow.is_recurrent(run):
+        norms = timeflow.time_probe(run)
         assert "0.h" in norms and all(np.all(np.isfinite(v)) for v in norms.values())
         assert max(v.max() for v in norms.values()) > 0
-        if hasattr(timeflow._model(programs), "stack"):
-            svals = timeflow.jacobian_probe(programs, times=[1, 2])
+        if hasattr(timeflow._model(run), "stack"):
+            svals = timeflow.jacobian_probe(run, times=[1, 2])
             assert set(svals) == {1, 2} and all(np.all(np.isfinite(s)) for s in svals.values())

@@ -6,7 +6,7 @@ import optax
 from flax import nnx
 
 from lectarch.inspect.gradflow import layer_norms, layer_probe, natural_key
-from lectarch.inspect.programs import build_programs
+from lectarch.experiment import build_run
 from tests.helpers import config
 
 
@@ -38,9 +38,32 @@ def test_natural_order_puts_layer_10_after_layer_9():
 def test_deep_sigmoid_mlp_gradients_vanish_towards_the_input_but_tanh_ones_do_not():
     def ratio(activation):
         cfg = config("deep_mlp", f"model.activation={activation}", "model.width=32")
-        rows = layer_probe(build_programs(cfg, concrete=True, batch_size=32))
+        rows = layer_probe(build_run(cfg, num_devices=1, batch_size=32))
         assert [r.layer for r in rows] == [f"hidden.{i}" for i in range(cfg.model.depth)] + ["out"]
         return rows[-1].grad_norm / rows[0].grad_norm
 
     assert ratio("sigmoid") > 1e4  # sigma' <= 1/4 per layer, 12 layers
     assert ratio("tanh") < 1e2
+
+
+def test_layer_flow_gives_the_numbers_of_layer_norms_inside_jit():
+    from lectarch.inspect.gradflow import layer_flow
+
+    model = _Nested(nnx.Rngs(1))
+    params = nnx.state(model, nnx.Param)
+    grads = jax.tree.map(lambda w: 0.5 * w - 2.0, params)
+    flow = jax.jit(layer_flow)(grads, params)
+    for r in layer_norms(grads, params):
+        np.testing.assert_allclose(flow[f"grad_flow/{r.layer}/grad_norm"], r.grad_norm, rtol=1e-6)
+        np.testing.assert_allclose(flow[f"grad_flow/{r.layer}/ratio"], r.ratio, rtol=1e-6)
+
+
+def test_flow_warning_fires_beyond_a_factor_of_a_million_either_way():
+    from lectarch.inspect.gradflow import flow_warning
+
+    assert flow_warning([1e-7, 1e-3, 0.5]) is not None and flow_warning([1e-7, 1e-3, 0.5]).startswith("vanishing")
+    assert flow_warning([1e6 * 2.0, 1.0]).startswith("exploding")
+    assert flow_warning([0.9e-6, 1.0]).startswith("vanishing") and flow_warning([1.1e-6, 1.0]) is None
+    assert flow_warning([0.9e6, 1.0]) is None and flow_warning([1.0]) is None
+    assert flow_warning([float("nan"), 1.0]) is None
+    assert "||dL/dh_t||" in flow_warning([0.0, 1.0], what="||dL/dh_t||")

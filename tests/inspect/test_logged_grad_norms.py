@@ -4,9 +4,10 @@ import jax
 import numpy as np
 
 from lectarch.inspect.gradflow import layer_probe
-from lectarch.inspect.programs import build_programs, restore_programs
+from lectarch.experiment import build_run
+from lectarch.train.run import restored
 
-from lectarch.train.loop import train
+from lectarch.experiment import train
 from lectarch.train.metrics import read_metrics
 from tests.helpers import config
 
@@ -27,9 +28,9 @@ def test_training_logs_one_gradient_norm_per_layer_that_add_up_to_the_global_nor
     assert b"train/grad_norm/hidden.0" in events and b"train/grad_norm/out" in events
 
     # the probes read the same run's checkpoint (lectarch gradflow --workdir)
-    fresh = build_programs(cfg, concrete=True, batch_size=16)
-    trained, step = restore_programs(fresh, tmp_path)
-    assert step == 2
+    fresh = build_run(cfg, num_devices=1, batch_size=16)
+    trained = restored(fresh, tmp_path)
+    assert trained.step == 2
     moved = jax.tree.map(lambda a, b: float(np.max(np.abs(np.asarray(a) - np.asarray(b)))),
                          fresh.state.params, trained.state.params)
     assert max(jax.tree.leaves(moved)) > 0

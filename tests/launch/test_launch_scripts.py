@@ -11,7 +11,7 @@ import pytest
 from tests.helpers import REPO
 
 LAUNCH = os.path.join(REPO, "launch")
-SCRIPTS = ["local.sh", "slurm.sbatch", "tpu_vm.sh", "sweep_workers.sbatch"]
+SCRIPTS = ["local.sh", "slurm.sbatch", "tpu_vm.sh", "sweep_workers.sbatch", "detect_accel.sh"]
 TRAIN = ["--config", "experiments/configs/mlp_digits.py", "--workdir", "runs/a b"]
 
 
@@ -32,12 +32,61 @@ def test_local_starts_n_processes_with_their_ranks():
     assert [w[0] for w in gpu] == ["CUDA_VISIBLE_DEVICES=0,1", "CUDA_VISIBLE_DEVICES=2,3"]
 
 
-def test_slurm_runs_one_task_per_node_through_srun():
+def test_slurm_runs_the_allocations_tasks_through_srun():
     (words,) = _dry("slurm.sbatch", "--dry-run", *TRAIN, "--config.learning_rate=0.01")
-    assert words == ["srun", "--ntasks-per-node=1", "--kill-on-bad-exit=1", "lectarch", "train", "--distributed",
+    assert words == ["srun", "--kill-on-bad-exit=1", "lectarch", "train", "--distributed",
                      *TRAIN, "--config.learning_rate=0.01"]
     header = open(os.path.join(LAUNCH, "slurm.sbatch")).read()
-    assert "#SBATCH --ntasks-per-node=1" in header and "#SBATCH --gpus-per-node=" in header
+    for line in ("#SBATCH --ntasks-per-node=1", "#SBATCH --gpus-per-node=8", "#SBATCH --signal=B:USR1@120",
+                 "#SBATCH --requeue", "--ntasks-per-node=8 --gpus-per-task=1"):  # both layouts, the warning
+        assert line in header
+
+
+FAKE_SRUN = """#!/usr/bin/env bash
+trap 'echo "srun got TERM" >> "$LOG"; exit 0' TERM
+echo "srun $*" >> "$LOG"
+while true; do sleep 0.1; done
+"""
+
+
+def test_slurm_time_limit_stops_the_tasks_and_requeues_the_job(tmp_path):
+    """SLURM's warning signal (USR1) reaches the batch script: srun gets SIGTERM (which it passes to
+    every task, and lectarch saves and exits 0), then the job is requeued. srun and scontrol are fakes."""
+    import signal
+    import time
+
+    bin_dir, log = tmp_path / "bin", tmp_path / "log"
+    bin_dir.mkdir()
+    (bin_dir / "srun").write_text(FAKE_SRUN)
+    (bin_dir / "scontrol").write_text('#!/usr/bin/env bash\necho "scontrol $*" >> "$LOG"\n')
+    for f in bin_dir.iterdir():
+        f.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LOG": str(log), "SLURM_JOB_ID": "77"}
+    job = subprocess.Popen(["bash", os.path.join(LAUNCH, "slurm.sbatch"), *TRAIN], cwd=REPO, env=env,
+                           stderr=subprocess.PIPE, text=True)
+    for _ in range(300):
+        if log.exists() and "srun" in log.read_text():
+            break
+        time.sleep(0.05)
+    job.send_signal(signal.SIGUSR1)
+    _, err = job.communicate(timeout=30)
+    assert job.returncode == 0, err
+    assert log.read_text().splitlines() == [f"srun --kill-on-bad-exit=1 lectarch train --distributed {' '.join(TRAIN)}",
+                                            "srun got TERM", "scontrol requeue 77"]
+    assert "requeueing job 77" in err
+
+
+def test_slurm_job_that_ends_by_itself_is_not_requeued(tmp_path):
+    bin_dir, log = tmp_path / "bin", tmp_path / "log"
+    bin_dir.mkdir()
+    (bin_dir / "srun").write_text('#!/usr/bin/env bash\necho "srun" >> "$LOG"; exit 3\n')
+    (bin_dir / "scontrol").write_text('#!/usr/bin/env bash\necho "scontrol $*" >> "$LOG"\n')
+    for f in bin_dir.iterdir():
+        f.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LOG": str(log), "SLURM_JOB_ID": "77"}
+    out = subprocess.run(["bash", os.path.join(LAUNCH, "slurm.sbatch"), *TRAIN], cwd=REPO, env=env,
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 3 and log.read_text().splitlines() == ["srun"]  # its exit code, no requeue
 
 
 def test_tpu_vm_runs_the_command_on_every_worker():

@@ -12,7 +12,7 @@ from lectarch.config import ConfigError
 from lectarch.models import build_model
 from lectarch.models.cnn import Conv, Pool
 from lectarch.data.spec import DataSpec
-from lectarch.train.loop import train
+from lectarch.experiment import train
 from tests.helpers import config
 
 # The slide: (in, out, kernel, stride, padding) of each convolution; max pooling 3/2 after 1, 2, 6.

@@ -12,7 +12,7 @@ from tests.helpers import config
 
 ALL = (Pictures, DecodeMetrics, Seq2SeqDecoder, ReceptiveFields, StatePerturbations)
 EXPECTED = {
-    "mlp_digits": set(),
+    "mlp_digits": {Pictures},
     "cnn_digits": {Pictures, ReceptiveFields},
     "alexnet_imagenette": {Pictures, ReceptiveFields},
     "adding_lstm": {Pictures, StatePerturbations},

@@ -52,11 +52,18 @@ def test_bfloat16_computes_in_bfloat16_with_float32_parameters():
     assert {x.dtype for x in jax.tree.leaves(nnx.state(model, nnx.Param))} == {jnp.dtype(jnp.float32)}
 
 
-@pytest.mark.parametrize("override,match", [("data.layout=flat", "layout"), ("model.kernel_size=4", "odd"),
-                                            ("model.pool=min", "pool"), ("model.channels=()", "channels")])
+@pytest.mark.parametrize("override,match", [("model.kernel_size=4", "odd"), ("model.pool=min", "pool"),
+                                            ("model.channels=()", "channels"), ("model.remat=all", "remat")])
 def test_bad_configs_are_one_line_errors(override, match):
     with pytest.raises(ConfigError, match=match):
         config("cnn_digits", override)
+
+
+def test_a_2d_cnn_on_flat_inputs_is_a_one_line_error_from_the_data_shape_not_the_dataset_name():
+    cfg = config("cnn_digits", "data.layout=flat")
+    with pytest.raises(ConfigError, match=r"needs images .* shape \(64,\).*layout") as e:
+        build_model(cfg, DataSpec((64,), 10), nnx.Rngs(0))
+    assert "\n" not in str(e.value)
 
 
 @pytest.fixture(scope="module")

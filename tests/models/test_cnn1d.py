@@ -109,7 +109,7 @@ def test_bad_1d_configs_are_one_line_errors(override, match):
 
 
 def test_sequential_digits_cnn_trains_beats_the_guess_and_writes_1d_pictures(tmp_path):
-    from lectarch.train.loop import train
+    from lectarch.experiment import train
 
     cfg = config("cnn1d_digits", "progress=false", "num_steps=300", "eval_every=300", "checkpoint_every=300",
                  "num_devices=1")

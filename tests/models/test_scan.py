@@ -103,7 +103,7 @@ def test_explicit_bptt_gives_the_gradients_of_autodiff(name, projection, reverse
 
 def test_program_size_does_not_grow_with_T():
     """The scan body is traced once: the same number of operations for T=10 and T=1000 (hence a
-    compile time flat in T; the timing itself is measured by experiments/bench.py)."""
+    compile time flat in T; the timing itself is measured by python -m experiments.bench)."""
     cell = CELLS["lstm"]
     params = cell.init_params(jax.random.PRNGKey(0), D)
 

@@ -142,9 +142,11 @@ def test_pictures_one_grid_per_kind_and_layer():
     images = model.pictures(inputs)
     assert sorted(images) == sorted(f"attention_{k}_layer{i}" for k in ("encoder_self", "decoder_self", "cross")
                                     for i in range(2))
-    for img in images.values():
-        assert img.ndim == 3 and img.shape[-1] == 3 and 0.0 <= img.min() and img.max() <= 1.0
     weights = model.attention_weights({k: jnp.asarray(v) for k, v in inputs.items()})
+    cross = images["attention_cross_layer1"]
+    np.testing.assert_allclose(cross.data, np.asarray(weights["cross"][1])[0, :, :4, :4], atol=1e-6)  # no padding
+    assert cross.ytokens == (1, 6, 5, 4) and cross.xtokens == (4, 5, 6, 2)  # queries: target, keys: source tokens
+    assert cross.kind == "heatmaps" and cross.xlabel.startswith("key") and cross.ylabel.startswith("query")
     w = np.asarray(weights["decoder_self"][0])
     assert np.all(np.triu(w[0, 0], 1) == 0.0)  # causal: no weight above the diagonal
     assert np.all(np.asarray(weights["cross"][1])[..., 4:] == 0.0)  # no weight on source padding

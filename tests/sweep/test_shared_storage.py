@@ -15,14 +15,20 @@ import optuna
 import pytest
 
 from lectarch.sweep.optuna_sweep import counted_trials, make_storage
+from lectarch.sweep.results import failure_reason
 from tests.helpers import REPO, cli_env
 from tests.sweep.postgres_server import postgres_server
 
 CONFIG = os.path.join(REPO, "experiments", "configs", "mlp_digits.py")
 LEARNING_RATES = [0.002, 0.005, 0.01, 0.02]
-# Long enough (a few seconds) to be killed in the middle, with checkpoints to resume from.
-TRIAL = ["num_steps=120", "batch_size=16", "eval_batch_size=360", "eval_every=120", "log_every=40",
-         "checkpoint_every=20", "model.width=8"]
+# Short trials: an eval and a checkpoint every 2 steps, so a trial has a checkpoint to resume from
+# when its worker stops at the eval of step 4 (see STALL below).
+TRIAL = ["num_steps=6", "batch_size=16", "eval_batch_size=360", "eval_every=2", "log_every=2",
+         "checkpoint_every=2", "model.width=8"]
+# The first worker's trial waits at its eval of step 4 (in the space file's pruner) until it is
+# killed, so the kill lands in the middle of a trial that has a checkpoint, however fast or slow
+# the machine; the other workers run as usual.
+STALL = "STALL_AT_EVAL_STEP"
 
 
 def _wait_for(what: str, check, timeout_s: float):
@@ -42,7 +48,18 @@ def _checkpointed(trial) -> bool:
 def _sweep_with_a_killed_worker(storage: str, tmp_path):
     space = tmp_path / "space.py"
     space.write_text(textwrap.dedent(f"""
+        import os, time
+        import optuna
+
         GRID = {{"learning_rate": {LEARNING_RATES!r}}}
+
+        class StallInOneWorker(optuna.pruners.BasePruner):
+            def prune(self, study, trial):
+                if os.environ.get({STALL!r}) and trial.last_step >= int(os.environ[{STALL!r}]):
+                    time.sleep(3600)  # until this worker is killed
+                return False
+
+        PRUNER = StallInOneWorker()
 
         def space(trial):
             return {{"learning_rate": trial.suggest_float("learning_rate", 1e-4, 1.0, log=True)}}
@@ -51,34 +68,45 @@ def _sweep_with_a_killed_worker(storage: str, tmp_path):
     cmd = [sys.executable, "-m", "lectarch", "sweep", "--config", CONFIG, "--space", str(space), "--workdir",
            str(workdir), "--storage", storage, "--study-name", "shared", "--sampler", "grid",
            *[f"--config.{o}" for o in TRIAL]]
-    workers = [subprocess.Popen(cmd, cwd=REPO, env=cli_env(1), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True) for _ in range(3)]
+
+    def start(env):
+        return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    workers = [start(dict(cli_env(1), **{STALL: "4"}))]  # the victim first, so it surely gets a trial
     try:
         victim = f"{socket.gethostname()}:{workers[0].pid}"
-
         polled = []  # one storage for every poll: each new one would hold its own database connections
 
-        def victim_mid_trial():
+        def trials_of(worker=None, checkpointed=False):
             if not polled:
                 polled.append(make_storage(storage))
             try:
                 study = optuna.load_study(study_name="shared", storage=polled[0])
             except KeyError:  # the study is not created yet
                 return None
-            running = [t for t in study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
-                       if t.user_attrs.get("worker") == victim and _checkpointed(t)]
-            return running[0] if running else None
+            found = [t for t in study.get_trials() if (worker is None or t.user_attrs.get("worker") == worker)
+                     and (not checkpointed or t.state == optuna.trial.TrialState.RUNNING and _checkpointed(t))]
+            return found or None
 
-        try:
-            killed = _wait_for("trial of the first worker with a checkpoint", victim_mid_trial, timeout_s=240)
-        except TimeoutError as e:
+        def fail(e):
             for w in workers:
                 w.kill()
             tails = [w.communicate()[1][-1500:] for w in workers]
             raise AssertionError(f"{e}; the workers' stderr ends:\n" + "\n---\n".join(tails)) from None
+
+        try:
+            (killed,) = _wait_for("stalled trial of the first worker with a checkpoint",
+                                  lambda: trials_of(victim, checkpointed=True), timeout_s=300)
+            workers += [start(cli_env(1)) for _ in range(2)]
+            others = [f"{socket.gethostname()}:{w.pid}" for w in workers[1:]]
+            # the others are at work (a trial started) while the first worker still holds its trial
+            _wait_for("trial of another worker", lambda: [t for o in others for t in trials_of(o) or []] or None,
+                      timeout_s=300)
+        except TimeoutError as e:
+            fail(e)
         workers[0].send_signal(signal.SIGKILL)
         for w in workers[1:]:
-            out, err = w.communicate(timeout=400)
+            out, err = w.communicate(timeout=600)
             assert w.returncode == 0, err
         assert workers[0].wait(timeout=30) == -signal.SIGKILL
     finally:
@@ -90,7 +118,8 @@ def _sweep_with_a_killed_worker(storage: str, tmp_path):
     study = optuna.load_study(study_name="shared", storage=make_storage(storage))
     trials = {t.number: t for t in study.get_trials()}
     killed = trials[killed.number]
-    assert killed.state == optuna.trial.TrialState.FAIL and killed.user_attrs["failure"].startswith("killed")
+    assert killed.state == optuna.trial.TrialState.FAIL
+    assert failure_reason(killed, list(trials.values())).startswith("killed: worker")  # not a lost heartbeat
     (retry,) = [t for t in trials.values() if t.user_attrs.get("retry_of") == killed.number]
     assert retry.state == optuna.trial.TrialState.COMPLETE and retry.params == killed.params
     assert retry.user_attrs["workdir"] == killed.user_attrs["workdir"]  # resumed from its checkpoint

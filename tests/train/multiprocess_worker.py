@@ -15,7 +15,7 @@ import argparse
 
 from lectarch.cli import train as train_command
 from lectarch.experiment import load_config
-from lectarch.train.loop import train
+from lectarch.experiment import train
 
 if __name__ == "__main__":
     pid, n, port, fresh, resume, *overrides = sys.argv[1:]

@@ -14,7 +14,7 @@ import pytest
 
 from lectarch.train import distributed, sharding
 from lectarch.train.checkpoint import Checkpointer
-from lectarch.train.loop import train
+from lectarch.experiment import train
 from lectarch.train.metrics import read_metrics
 from lectarch.train.state import init_state
 from tests.helpers import REPO, cli_env, config
@@ -128,3 +128,92 @@ def test_cluster_detection_and_single_process_fallback():
     code = "from lectarch.train import distributed; import jax; print(distributed.initialize(), jax.process_count())"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.split() == ["False", "1"], out.stderr  # nothing to join: a plain single-process run
+
+
+# SLURM's variables for one srun task, as SLURM sets them (sbatch --nodes=2 ... ; srun ...).
+SLURM_TASK = {"SLURM_JOB_ID": "7", "SLURM_STEP_NODELIST": "gpu[1-2]", "SLURM_JOB_NODELIST": "gpu[1-2]",
+              "SLURM_STEP_NUM_NODES": "2", "SLURM_NODELIST": "gpu[1-2]"}
+ONE_TASK_PER_NODE = {**SLURM_TASK, "SLURM_NTASKS": "2", "SLURM_NTASKS_PER_NODE": "1", "SLURM_PROCID": "1",
+                     "SLURM_LOCALID": "0", "SLURM_STEP_GPUS": "0,1,2,3,4,5,6,7",
+                     "CUDA_VISIBLE_DEVICES": "0,1,2,3,4,5,6,7"}
+ONE_TASK_PER_GPU = {**SLURM_TASK, "SLURM_NTASKS": "16", "SLURM_NTASKS_PER_NODE": "8", "SLURM_PROCID": "11",
+                    "SLURM_LOCALID": "3", "SLURM_STEP_GPUS": "0-7", "CUDA_VISIBLE_DEVICES": "3"}
+
+
+def _initialize_under(monkeypatch, env: dict) -> dict:
+    """What ``distributed.initialize`` hands to ``jax.distributed.initialize`` in the environment ``env``."""
+    for key in list(os.environ):
+        if key.startswith(("SLURM_", "JAX_COORD", "JAX_NUM_PROC", "JAX_PROCESS", "JAX_LOCAL", "CUDA_VISIBLE")):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    seen = {}
+    monkeypatch.setattr(jax.distributed, "initialize", lambda **kw: seen.update(kw))
+    monkeypatch.setattr(jax.config, "update", lambda *a: None)  # this test process's backend is up already
+    assert distributed.initialize() is True
+    return seen
+
+
+def test_slurm_one_task_per_node_drives_all_eight_gpus_of_its_node(monkeypatch):
+    assert _initialize_under(monkeypatch, ONE_TASK_PER_NODE) == {"local_device_ids": list(range(8))}
+    # the control: JAX's own SLURM detection alone gives the task only the GPU numbered SLURM_LOCALID
+    from jax._src.clusters import ClusterEnv
+
+    *_, alone = ClusterEnv.auto_detect_unset_distributed_params(None, None, None, None, None, 1)
+    assert alone == [0]
+    # SLURM shows the task its GPUs by their node numbers when it does not set CUDA_VISIBLE_DEVICES
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    monkeypatch.setenv("SLURM_STEP_GPUS", "4,5,6,7")
+    assert distributed.slurm_local_device_ids() == [4, 5, 6, 7]
+
+
+def test_slurm_one_task_per_gpu_drives_its_own(monkeypatch):
+    assert _initialize_under(monkeypatch, ONE_TASK_PER_GPU) == {"local_device_ids": [0]}  # srun bound it to GPU 3
+    unbound = {**ONE_TASK_PER_GPU, "CUDA_VISIBLE_DEVICES": "0,1,2,3,4,5,6,7"}  # every task sees the node's 8
+    assert _initialize_under(monkeypatch, unbound) == {"local_device_ids": [3]}
+    two_per_task = {**unbound, "SLURM_NTASKS_PER_NODE": "4", "SLURM_LOCALID": "2"}
+    assert _initialize_under(monkeypatch, two_per_task) == {"local_device_ids": [4, 5]}
+    with pytest.raises(ValueError, match="8 GPUs per node cannot be split evenly between 3 tasks"):
+        distributed.slurm_local_device_ids({**unbound, "SLURM_NTASKS_PER_NODE": "3"})
+
+
+def test_jax_local_device_ids_and_explicit_flags_win(monkeypatch):
+    seen = _initialize_under(monkeypatch, {**ONE_TASK_PER_NODE, "JAX_LOCAL_DEVICE_IDS": "2,3"})
+    assert seen == {"local_device_ids": [2, 3]}
+    launch = distributed.Launch("h:1", 2, 1)
+    assert distributed.initialize_kwargs(launch, ONE_TASK_PER_NODE) == {
+        "coordinator_address": "h:1", "num_processes": 2, "process_id": 1, "local_device_ids": list(range(8))}
+    assert distributed.initialize_kwargs(launch, {}) == {"coordinator_address": "h:1", "num_processes": 2,
+                                                          "process_id": 1}
+    assert distributed.slurm_local_device_ids({"CUDA_VISIBLE_DEVICES": "0,1"}) is None  # not under SLURM
+    assert distributed.parse_id_list("0-1,4") == [0, 1, 4] and distributed.parse_id_list("GPU-3a4f") is None
+
+
+MESH_PROBE = """
+import sys
+import jax, jax.numpy as jnp, numpy as np
+from lectarch.train import distributed, sharding
+distributed.initialize(distributed.Launch("localhost:" + sys.argv[2], 2, int(sys.argv[1])))
+mesh = sharding.make_mesh(0)
+rows = np.full((4, 3), jax.process_index() + 1, np.float32)  # this process's 4 rows of the global batch
+x = jax.make_array_from_process_local_data(sharding.batch_sharding(mesh), rows)
+total = jax.jit(jnp.sum, out_shardings=sharding.replicated(mesh))(x)
+print(distributed.describe(), mesh.devices.size, len({d.process_index for d in mesh.devices.flat}), x.shape,
+      float(total.addressable_data(0)))
+"""
+
+
+def test_two_processes_with_four_devices_each_make_one_mesh_of_eight():
+    env = cli_env(devices=4)
+    env["PYTHONPATH"] = REPO
+    port = str(_free_port())
+    procs = [subprocess.Popen([sys.executable, "-c", MESH_PROBE, str(i), port], cwd=REPO, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for i in range(2)]
+    try:
+        outputs = [p.communicate(timeout=120)[0] for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    assert [p.returncode for p in procs] == [0, 0], "\n".join(outputs)
+    for i, out in enumerate(outputs):  # 4 rows of 1s and 4 rows of 2s, 3 columns: 36
+        assert out.strip().splitlines()[-1] == (f"process {i} of 2: 4 local cpu devices, 8 in all 8 2 (8, 3) 36.0")

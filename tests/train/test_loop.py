@@ -1,7 +1,8 @@
 import json
 import math
 
-from lectarch.train.loop import summary, train
+from lectarch.experiment import train
+from lectarch.train.loop import summary
 from lectarch.train.metrics import read_metrics
 from tests.helpers import config
 

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from lectarch.train.loop import train
+from lectarch.experiment import train
 from tests.helpers import config
 
 PLUGIN = textwrap.dedent('''

@@ -4,7 +4,7 @@ that names the train step's compiled program and changes no logged loss."""
 import gzip
 import json
 
-from lectarch.train.loop import train
+from lectarch.experiment import train
 from lectarch.train.metrics import read_metrics
 from lectarch.train.profile import trace_files
 from tests.helpers import config

@@ -4,7 +4,8 @@ run's own summary (its evals and original wall time)."""
 import io
 import re
 
-from lectarch.train.loop import summary, train
+from lectarch.experiment import train
+from lectarch.train.loop import summary
 from lectarch.train.progress import PlainProgress, format_eta, make_progress
 from tests.helpers import config, lectarch
 

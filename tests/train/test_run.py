@@ -71,3 +71,17 @@ def test_vmapped_trials_log_at_the_trainers_boundaries(tmp_path):
         got = rows(tmp_path / "sweep" / f"trial_{k:03d}")
         assert [(s, split) for s, split, _ in got] == [(s, split) for s, split, _ in expected]
         assert [keys for *_, keys in got] == [keys for *_, keys in expected]  # the same metrics in each row
+
+
+def test_a_run_saved_before_a_shared_key_existed_resumes_with_its_default():
+    """config.json of an older run lacks keys added since (accumulate_steps, ema, prng_impl, ...):
+    they count as their defaults, and only a real change is refused."""
+    import json
+
+    from lectarch.train.run_config import history_changes
+
+    now = json.loads(config("mlp_digits").to_json())
+    saved = {k: v for k, v in now.items() if k not in ("accumulate_steps", "ema", "prng_impl")}
+    assert history_changes(saved, now) == []
+    changed = dict(now, accumulate_steps=2)
+    assert history_changes(saved, changed) == ["accumulate_steps: 1 -> 2"]

@@ -1,5 +1,6 @@
-"""The summary's ``tensorboard --logdir DIR/tensorboard`` works as printed: the venv's TensorBoard
-serves the run's train and eval losses, read back here through its HTTP API."""
+"""The summary's ``tensorboard --logdir PARENT`` works as printed: the venv's TensorBoard serves the
+run's train and eval losses, read back here through its HTTP API, as a run named after its workdir
+beside the other runs of the folder."""
 
 import json
 import shlex
@@ -11,7 +12,8 @@ import urllib.request
 
 import pytest
 
-from lectarch.train.loop import summary, train
+from lectarch.experiment import train
+from lectarch.train.loop import summary
 from lectarch.train.metrics import read_metrics
 from tests.helpers import config
 from tests.servers import free_port, stop
@@ -36,10 +38,14 @@ def get_json(url: str, timeout_s: float = 60.0, ready=lambda body: True):
 def test_tensorboard_serves_the_logged_train_and_eval_losses(tmp_path):
     cfg = config("mlp_digits", "progress=false", "num_steps=6", "log_every=2", "eval_every=3",
                  "checkpoint_every=6", "model.width=8")
-    result = train(cfg, tmp_path)
+    runs = tmp_path / "runs"
+    workdir = runs / "mlp"
+    result = train(cfg, workdir)
+    train(config("mlp_digits", "progress=false", "num_steps=2", "log_every=2", "eval_every=2",
+                 "checkpoint_every=2", "model.width=8"), runs / "other")
     (line,) = [ln for ln in summary(result).splitlines() if "--logdir" in ln]
     printed = shlex.split(line)[1:]  # the command as printed: "  tensorboard PROGRAM --logdir DIR"
-    assert printed[1:] == ["--logdir", str(tmp_path / "tensorboard")]
+    assert printed[1:] == ["--logdir", str(runs)]
     assert shutil.which(printed[0]), f"{printed[0]} is not installed"
 
     port = free_port()
@@ -49,14 +55,15 @@ def test_tensorboard_serves_the_logged_train_and_eval_losses(tmp_path):
     try:
         tags = get_json(f"{base}/data/plugin/scalars/tags", timeout_s=120,
                         ready=lambda b: any("eval/loss" in t for t in b.values()))
-        (run,) = [r for r, t in tags.items() if "train/loss" in t]
+        assert sorted(r for r, t in tags.items() if "train/loss" in t) == ["mlp/tensorboard", "other/tensorboard"]
+        run = "mlp/tensorboard"
 
         def served(tag):
             query = urllib.parse.urlencode({"run": run, "tag": tag})
             return {step: value for _, step, value in get_json(f"{base}/data/plugin/scalars/scalars?{query}")}
 
         for split in ("train", "eval"):
-            logged = {r["step"]: r["loss"] for r in read_metrics(tmp_path, split)}
+            logged = {r["step"]: r["loss"] for r in read_metrics(workdir, split)}
             assert sorted(logged) == ([2, 4, 6] if split == "train" else [3, 6])
             got = served(f"{split}/loss")
             assert got.keys() == logged.keys()

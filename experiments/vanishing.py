@@ -33,7 +33,7 @@ RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "inspect" / "van
 
 
 def model_overrides(name: str) -> list[str]:
-    return ["model.name=rnn", "model.activation=tanh"] if name == "rnn" else ["model.name=lstm", f"model.variant={name}"]
+    return ["model.name=rnn", "model.cell=elman", "model.activation=tanh"] if name == "rnn" else ["model.name=lstm", f"model.variant={name}"]
 
 
 def results_table(summary: dict) -> str:

@@ -30,7 +30,7 @@ def get_config():
     c.checkpoint_every = 1000
     c.log_grad_norms = True
     c.clip.global_norm = 1.0
-    c.model = recurrent("lstm")  # experiments/vanishing.py also runs model.name=rnn and every model.variant
+    c.model = recurrent("lstm")  # experiments/vanishing.py also runs model.cell=elman and every model.variant
     c.model.family = "many_to_one"
     c.model.hidden = 32
     c.data = task("adding")

@@ -1,10 +1,10 @@
 """Keep freed host memory for the next step (glibc malloc), so XLA's CPU buffers stop page-faulting.
 
 XLA's CPU client allocates the temporaries of each execution as one block (the AlexNet training
-step's is 234 MB) and frees it when the step ends. glibc serves a block above 32 MB, or one that a
-thread's own arena cannot hold, with a fresh ``mmap`` and hands it back with ``munmap``, so every
-step the kernel faults in and zeroes the whole block again: 57,000 minor page faults and ~0.14 s of
-kernel time per AlexNet step on a 2-core CPU (docs/benchmarks.md has the measurement).
+step's is hundreds of MB) and frees it when the step ends. glibc serves a block above 32 MB, or one
+that a thread's own arena cannot hold, with a fresh ``mmap`` and hands it back with ``munmap``, so
+every step the kernel faults in and zeroes the whole block again (the bench records the
+setting it ran with: experiments/results/bench/bench_cpu.md).
 
 ``keep_freed_memory()`` sets three ``mallopt`` parameters for the whole process:
 
@@ -12,8 +12,8 @@ kernel time per AlexNet step on a 2-core CPU (docs/benchmarks.md has the measure
     M_MMAP_MAX = 0             no block gets its own mapping
     M_TRIM_THRESHOLD = 2 GiB   freed memory stays with the process
 
-so the next step reuses the block without faults (AlexNet 415 -> 345 ms per step, an LSTM 106 ->
-94 ms, measured). The cost: the process keeps its high-water mark of host memory until it exits.
+so the next step reuses the block without faults (the bench's ``--malloc`` flag measures the
+difference). The cost: the process keeps its high-water mark of host memory until it exits.
 Call it before the first large allocation, on the CPU backend only: ``lectarch.runtime.configure()``
 does (the command line, the notebooks and the bench call it first thing);
 ``LECTARCH_MALLOC=default`` turns it off; where the C library is not glibc it does nothing.

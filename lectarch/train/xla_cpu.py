@@ -1,11 +1,9 @@
 """XLA's CPU settings lectarch runs with: convolutions on XLA's own kernels, matrix products on YNNPACK.
 
-jaxlib 0.10's CPU compiler hands both dots and convolutions to the YNNPACK library. For
-convolutions, and above all their gradients, XLA's own (Eigen) kernels are faster on this x86
-CPU: forward + both gradients of AlexNet's 5x5 layer (B=8, 27x27x64 -> 128) take 78 ms through
-YNNPACK and 42 ms without it; AlexNet's whole training step goes from 0.89x to 1.03x PyTorch's
-speed (docs/benchmarks.md). For dots YNNPACK stays: without it the LSTM step takes 199 ms
-instead of 107 (experiments/results/bench/xla_flags_cpu.md).
+jaxlib 0.10's CPU compiler hands both dots and convolutions to the YNNPACK library. This keeps the
+dots there and sends convolutions (above all their gradients) to XLA's own (Eigen) kernels, which
+were the faster ones on the CPUs measured: experiments/results/bench/directions_cpu.md against
+directions_cpu_xla_default.md, and xla_flags_cpu.md for the dots.
 
 ``apply()`` adds ``--xla_cpu_experimental_ynn_fusion_type=-individual_convolution`` to
 ``XLA_FLAGS``, unless ``XLA_FLAGS`` already names that flag (yours wins) or

@@ -83,8 +83,6 @@ def test_plugin_modules_beside_a_config_file_are_found_and_their_rules_apply(tmp
                 raise ConfigError("config.model.width=7 is unlucky")
     """))
     (tmp_path / "exp.py").write_text(textwrap.dedent(f"""\
-        import sys
-        sys.path.insert(0, {REPO!r})
         from experiments.configs.mlp_digits import get_config as base
         def get_config():
             c = base()

@@ -73,14 +73,10 @@ def test_bfloat16_computes_every_matmul_in_bfloat16_with_float32_parameters(name
             jnp.dtype(jnp.float32)}
 
 
-def test_the_plugin_contract_reads_the_same_key(repo_root):
-    import sys
+def test_the_plugin_contract_reads_the_same_key(repo_root, monkeypatch):
+    monkeypatch.syspath_prepend(f"{repo_root}/experiments/plugins")
+    import gru_model
 
-    sys.path.insert(0, f"{repo_root}/experiments/plugins")
-    try:
-        import gru_model
-    finally:
-        sys.path.remove(f"{repo_root}/experiments/plugins")
     m = gru_model.default_config()
     m.dtype = "bfloat16"
     model = nnx.eval_shape(lambda: gru_model.build(m, DataSpec((6, 3), 4), nnx.Rngs(0)))

@@ -87,7 +87,7 @@ def _stat(text: str) -> os.stat_result | None:
 
 
 def _short(text: str) -> str:
-    return text if len(text) <= 80 else f"{text[:40]}...{text[-20:]} ({len(text)} characters)"
+    return text if len(text) <= 240 else f"{text[:40]}...{text[-20:]} ({len(text)} characters)"
 
 
 def existing_file(text: str) -> str:

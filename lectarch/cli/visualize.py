@@ -15,7 +15,8 @@ def run(args, overrides: list[str]) -> int:
     import pathlib
 
     from lectarch.config import ConfigError
-    from lectarch.experiment import open_run
+    from lectarch.experiment import build_run, saved_config
+    from lectarch.train.run import restored
     from lectarch.models.capabilities import Pictures
     from lectarch.viz import render
     from lectarch.viz.model_pictures import model_pictures
@@ -23,11 +24,12 @@ def run(args, overrides: list[str]) -> int:
     if overrides:
         raise ConfigError("visualize takes no --config overrides: it uses the workdir's config.json")
     workdir = pathlib.Path(args.workdir).absolute()
-    run = open_run(workdir, None if args.step < 0 else args.step)  # the dataset is built once, here
-    cfg = run.cfg
-    if not isinstance(run.model, Pictures):
+    cfg = saved_config(workdir)
+    run = build_run(cfg, num_devices=1)  # the dataset is built once, here
+    if not isinstance(run.model, Pictures):  # before a checkpoint is read
         raise ConfigError(f"model {cfg.model.name!r} draws no pictures (it has no pictures(inputs) method: "
                           f"docs/your-own-model.md shows one)")
+    run = restored(run, workdir, None if args.step < 0 else args.step)
     if not 0 <= args.index < len(run.dataset.eval):
         raise ConfigError(f"--index={args.index} is out of range: the eval split has {len(run.dataset.eval)} examples")
     pictures = model_pictures(run.model, run.dataset, args.index)

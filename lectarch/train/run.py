@@ -139,10 +139,7 @@ def make_run(cfg: ml_collections.ConfigDict, dataset: Dataset, objective: Object
     large models); ``batch_size`` overrides ``cfg.batch_size`` for the inspected/compiled batch.
     """
     mesh = sharding.make_mesh(cfg.get("num_devices", 0) if num_devices is None else num_devices)
-    check_batch_sizes(cfg, mesh)
-    # every batch-like value against host (and device) memory before anything large is built or compiled
-    memory.check_batch_sizes({"config.batch_size": batch_size or cfg.batch_size,
-                              "config.eval_batch_size": cfg.eval_batch_size}, dataset.train[0])
+    check_batch_sizes(cfg, mesh)  # nothing large is built here: the batches and compiled steps come on demand
     built: dict = {}
 
     def fresh() -> TrainState:

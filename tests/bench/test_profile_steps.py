@@ -19,7 +19,7 @@ def test_profile_splits_a_recurrent_step_into_forward_backward_and_update(tmp_pa
     assert md.startswith("# Where a CPU training step's time goes") and "load average (1 min)" in md
     assert "## lstm: LSTM, no peepholes" in md and "Top " in md
     forward, backward, total = (_phase_ms(md, p) for p in ("forward", "backward", "total"))
-    assert forward > 0 and backward > 0 and total >= forward + backward
+    assert forward > 0 and backward > 0 and total + 0.1 >= forward + backward  # each rounded to 0.1 ms in the table
     # the scan's matmuls are found and attributed: a forward one inside the loop body, a backward one
     lectarch_ops = md.split("single operations, lectarch:")[1].split("By kind")[0]
     assert re.search(r"\| forward \| [0-9.]+ \| [0-9.]+% \| [^|]*body[^|]*dot_general", lectarch_ops)

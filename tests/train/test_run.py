@@ -45,7 +45,8 @@ def test_the_inspected_train_step_is_the_trainers_step_of_that_kind(kind):
 def test_the_loop_runs_the_very_programs_the_memory_check_measured(tmp_path, monkeypatch):
     checked, ran = [], {}
     check, run_loop = memory.check_step_memory, loop.run_loop
-    monkeypatch.setattr(memory, "check_step_memory", lambda compiled, *a: checked.append(compiled) or check(compiled, *a))
+    monkeypatch.setattr(memory, "check_step_memory",
+                        lambda compiled, *a, **kw: checked.append(compiled) or check(compiled, *a, **kw))
 
     def spy(cfg, state, start, batches, steps, **kw):
         ran.update(steps)

@@ -175,18 +175,6 @@ def coordinator_address(text: str) -> str:
     return text
 
 
-def environment_int(name: str, text: str, lo: int) -> int:
-    """The integer in environment variable ``name`` (its text ``text``), at least ``lo``; a
-    ``ValueError`` naming the variable otherwise."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"environment variable {name}={text!r} is not an integer") from None
-    if value < lo:
-        raise ValueError(f"environment variable {name}={value} is out of range: must be an integer >= {lo}")
-    return value
-
-
 # The driver module for a URL scheme, and how to install it (plain postgresql:// and postgres:// use
 # psycopg 3, lectarch's `postgres` extra: lectarch.sweep.storage.database_url).
 _DRIVERS = {
@@ -228,6 +216,6 @@ def storage_url(text: str) -> str:
     return text
 
 
-__all__ = ["coordinator_address", "environment_int", "existing_dir", "existing_file", "finite_float", "int_range", "non_negative_float", "non_negative_int",
+__all__ = ["coordinator_address", "existing_dir", "existing_file", "finite_float", "int_range", "non_negative_float", "non_negative_int",
            "optional_existing_dir", "output_dir", "positive_int", "positive_int_list", "storage_url",
            "workdir_path"]

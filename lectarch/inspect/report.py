@@ -13,18 +13,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from lectarch.train.metrics import plain
-
-
-@contextlib.contextmanager
-def _naming(path: pathlib.Path):
-    """An ``OSError`` without a file name (a full disk at a write or flush) re-raised naming ``path``."""
-    try:
-        yield
-    except OSError as e:
-        if e.filename is not None:
-            raise
-        raise OSError(e.errno, e.strerror or str(e) or type(e).__name__, str(path)) from e
+from lectarch.train.metrics import naming_errors, plain
 
 
 class _Images:
@@ -65,7 +54,7 @@ class Report:
 
     def __init__(self, out: str | pathlib.Path, tensorboard: bool = True):
         self.out = pathlib.Path(out)
-        with _naming(self.out):
+        with naming_errors(self.out):
             self.out.mkdir(parents=True, exist_ok=True)
         self.tensorboard = tensorboard
         self.tb = None  # the TensorBoard event file, opened with the first image
@@ -73,7 +62,7 @@ class Report:
     @contextlib.contextmanager
     def _writing(self, path: pathlib.Path):
         try:
-            with _naming(path):
+            with naming_errors(path):
                 yield
         except OSError:
             tb, self.tb, self.tensorboard = self.tb, None, False

@@ -31,7 +31,7 @@ class MetricsWriter:
         if tensorboard:
             from tensorboardX import SummaryWriter
 
-            with _naming(self.workdir / "tensorboard"):
+            with naming_errors(self.workdir / "tensorboard"):
                 self.tb = SummaryWriter(str(self.workdir / "tensorboard"),
                                         purge_step=resume_step + 1 if resume_step else None)
 
@@ -43,7 +43,7 @@ class MetricsWriter:
         if not self.path.exists():
             return
         keep = [r for r in read_metrics(self.workdir) if r["step"] <= step]
-        with _naming(self.path):
+        with naming_errors(self.path):
             atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in keep))
 
     def write(self, step: int, split: str, scalars: dict[str, float]) -> None:
@@ -51,10 +51,10 @@ class MetricsWriter:
             return
         record = {"step": int(step), "split": split}
         record.update({k: plain(v) for k, v in scalars.items()})
-        with _naming(self.path), self.path.open("a") as f:
+        with naming_errors(self.path), self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
         if self.tb is not None:
-            with _naming(self.workdir / "tensorboard"):
+            with naming_errors(self.workdir / "tensorboard"):
                 for k, v in scalars.items():
                     if isinstance(v, (int, float)) and math.isfinite(v):
                         self.tb.add_scalar(f"{split}/{k}", v, step)
@@ -64,7 +64,7 @@ class MetricsWriter:
         """TensorBoard histograms of ``arrays`` (e.g. ||dL/dh_t|| over t); nothing in metrics.jsonl."""
         if self.tb is None or not arrays:
             return
-        with _naming(self.workdir / "tensorboard"):
+        with naming_errors(self.workdir / "tensorboard"):
             for name, values in arrays.items():
                 values = np.asarray(values, np.float64)
                 if values.size and np.all(np.isfinite(values)):
@@ -82,19 +82,19 @@ class MetricsWriter:
         rgb = rendered(name, picture, step)
         save_png(out, rgb)
         if self.tb is not None:
-            with _naming(self.workdir / "tensorboard"):
+            with naming_errors(self.workdir / "tensorboard"):
                 self.tb.add_image(name, rgb, step, dataformats="HWC")
         return out
 
     def close(self) -> None:
         if self.tb is not None:
             tb, self.tb = self.tb, None
-            with _naming(self.workdir / "tensorboard"):
+            with naming_errors(self.workdir / "tensorboard"):
                 tb.close()
 
 
 @contextlib.contextmanager
-def _naming(path: pathlib.Path):
+def naming_errors(path: pathlib.Path):
     """Re-raise an ``OSError`` without a file name (a failed write or flush) as one naming ``path``."""
     try:
         yield
@@ -108,7 +108,7 @@ def save_png(path: pathlib.Path, rgb: np.ndarray) -> None:
     """Write ``H x W x 3`` uint8 pixels (a rendered picture) as a PNG; an ``OSError`` names ``path``."""
     from lectarch.viz.render import save_rgb
 
-    with _naming(path):
+    with naming_errors(path):
         save_rgb(path, rgb)
 
 

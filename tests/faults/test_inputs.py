@@ -103,10 +103,13 @@ def test_a_coordinator_port_out_of_range_and_a_malformed_process_count_name_what
         with pytest.raises(A.argparse.ArgumentTypeError, match="HOST:PORT|port"):
             A.coordinator_address(text)
     assert A.coordinator_address("10.0.0.1:1234") == "10.0.0.1:1234"
+    from lectarch.train.distributed import from_flags_or_env
+
+    env = {"JAX_COORDINATOR_ADDRESS": "localhost:1234", "JAX_PROCESS_ID": "0"}
     with pytest.raises(ValueError, match=r"environment variable JAX_NUM_PROCESSES='two' is not an integer"):
-        A.environment_int("JAX_NUM_PROCESSES", "two", 1)
+        from_flags_or_env(env=dict(env, JAX_NUM_PROCESSES="two"))
     with pytest.raises(ValueError, match=r"JAX_NUM_PROCESSES=0 is out of range"):
-        A.environment_int("JAX_NUM_PROCESSES", "0", 1)
+        from_flags_or_env(env=dict(env, JAX_NUM_PROCESSES="0"))
 
 
 # --- values no 32-bit integer holds ------------------------------------------------------------------------

@@ -15,10 +15,9 @@ from flax import nnx
 
 from lectarch.config.rules import PROBABILITY, OneOf
 from lectarch.data.spec import DataSpec
-from lectarch.models.cnn import Conv, Features, Pool, ReLU, image_shape
+from lectarch.models.cnn import Conv, FeatureStackFields, Features, Pool, ReLU, image_shape
 from lectarch.models.dtypes import DTYPES, RENAMED, compute_dtype
 from lectarch.models.remat import REMAT
-from lectarch.ops import receptive_field as rf
 from lectarch.viz.filters import conv_pictures
 
 
@@ -47,7 +46,7 @@ def default_config() -> ml_collections.ConfigDict:
     return m
 
 
-class AlexNet(nnx.Module):
+class AlexNet(FeatureStackFields, nnx.Module):
     """features -> flatten -> Dropout, Linear(256*6*6, 4096), ReLU, Dropout, Linear(4096, 4096), ReLU, Linear."""
 
     def __init__(self, image_HxWxC: tuple[int, int, int], num_classes: int, *, dropout: float = 0.5,
@@ -67,21 +66,6 @@ class AlexNet(nnx.Module):
         h_BxF = jax.nn.relu(self.fc1(self.dropout(h_BxF, deterministic=not train, rngs=rngs)))
         h_BxF = jax.nn.relu(self.fc2(self.dropout(h_BxF, deterministic=not train, rngs=rngs)))
         return self.fc3(h_BxF)
-
-    @property
-    def receptive_field_dims(self) -> int:
-        return self.features.receptive_field_dims
-
-    @property
-    def receptive_field_channels(self) -> int:
-        return self.features.receptive_field_channels
-
-    def receptive_field_layers(self) -> list[rf.Layer]:
-        """Every convolution and pooling, in order (``lectarch receptive-field``)."""
-        return self.features.receptive_field_layers()
-
-    def receptive_field_maps(self, x_BxHxWxC: jax.Array) -> list[jax.Array]:
-        return self.features.receptive_field_maps(x_BxHxWxC)
 
     def pictures(self, inputs: jax.Array) -> dict:
         """The slide's "Example Layer 1 Filters" (64 RGB 11x11 filters) and "Example Filtermaps"."""

@@ -280,7 +280,27 @@ def small_cnn_layers(in_ch: int, channels: Sequence[int], kernel: int, pool: str
     return layers
 
 
-class SmallCNN(nnx.Module):
+class FeatureStackFields:
+    """The ``ReceptiveFields`` capability of a model whose convolutions and poolings are its
+    ``self.features`` (a ``Features`` stack): every member answered by the stack."""
+
+    @property
+    def receptive_field_dims(self) -> int:
+        return self.features.receptive_field_dims
+
+    @property
+    def receptive_field_channels(self) -> int:
+        return self.features.receptive_field_channels
+
+    def receptive_field_layers(self) -> list[rf.Layer]:
+        """Every convolution and pooling, in order (``lectarch receptive-field``)."""
+        return self.features.receptive_field_layers()
+
+    def receptive_field_maps(self, x: jax.Array) -> list[jax.Array]:
+        return self.features.receptive_field_maps(x)
+
+
+class SmallCNN(FeatureStackFields, nnx.Module):
     """``[Conv -> ReLU -> Pool] x len(channels) -> flatten -> (Dense -> ReLU ->) Dense -> logits``.
 
     ``input_shape`` is ``(H, W, C)`` (2-D) or ``(T, C)`` (1-D: inputs ``(B, T)`` gain a channel axis).
@@ -309,21 +329,6 @@ class SmallCNN(nnx.Module):
     def with_channels(self, x: jax.Array) -> jax.Array:
         """A 1-D network's ``B x T`` inputs as ``B x T x 1``."""
         return x[..., None] if x.ndim == self.features.dims + 1 else x
-
-    @property
-    def receptive_field_dims(self) -> int:
-        return self.features.receptive_field_dims
-
-    @property
-    def receptive_field_channels(self) -> int:
-        return self.features.receptive_field_channels
-
-    def receptive_field_layers(self) -> list[rf.Layer]:
-        """Every convolution and pooling, in order (``lectarch receptive-field``)."""
-        return self.features.receptive_field_layers()
-
-    def receptive_field_maps(self, x: jax.Array) -> list[jax.Array]:
-        return self.features.receptive_field_maps(x)
 
     def pictures(self, inputs: jax.Array) -> dict:
         """The first layer's filters and every layer's feature maps for the first input (1-D: filters

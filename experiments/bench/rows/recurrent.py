@@ -85,18 +85,26 @@ def _plain_jax(cell: str, B: int, T: int, D: int, H: int, *, hoisted: bool = Fal
             loss, g = jax.value_and_grad(lambda p: jnp.mean((forward(p, jnp.swapaxes(x, 0, 1))[..., 0] - y.T) ** 2))(p)
             return jax.tree.map(lambda a, b: a - 0.01 * b, p, g), loss
 
-        rng = np.random.default_rng(0)
-        x = jnp.asarray(rng.normal(size=(B, T, D)), jnp.float32)
-        y = jnp.asarray(rng.normal(size=(B, T)), jnp.float32)
-        holder = {"p": params}
-
-        def step():
-            holder["p"], loss = train_step(holder["p"], x, y)
-            loss.block_until_ready()
-
-        return step
+        return _sgd_steps(train_step, params, B, T, D)
 
     return setup
+
+
+def _sgd_steps(train_step, params, B: int, T: int, D: int):
+    """``step()``: one ``train_step(params, x, y) -> (params, loss)`` of a plain-JAX row on fixed random
+    data, waiting for its result."""
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.normal(size=(B, T, D)), jnp.float32)
+    y = jnp.asarray(rng.normal(size=(B, T)), jnp.float32)
+    holder = {"p": params}
+
+    def step():
+        holder["p"], loss = train_step(holder["p"], x, y)
+        loss.block_until_ready()
+
+    return step
 
 
 def _jax_cudnn(B: int, T: int, D: int, H: int):
@@ -120,16 +128,7 @@ def _jax_cudnn(B: int, T: int, D: int, H: int):
             value, g = jax.value_and_grad(loss)(p)
             return jax.tree.map(lambda a, b: a - 0.01 * b, p, g), value
 
-        rng = np.random.default_rng(0)
-        x = jnp.asarray(rng.normal(size=(B, T, D)), jnp.float32)
-        y = jnp.asarray(rng.normal(size=(B, T)), jnp.float32)
-        holder = {"p": params}
-
-        def step():
-            holder["p"], value = train_step(holder["p"], x, y)
-            value.block_until_ready()
-
-        return step
+        return _sgd_steps(train_step, params, B, T, D)
 
     return setup
 

@@ -26,6 +26,15 @@ def test_one_process_stops_at_the_next_step_boundary_and_restores_the_handlers()
 
 
 def test_a_second_ctrl_c_raises_at_once():
+    # Python's own SIGINT handler before the run (a test worker may have another): the one restored
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _second_ctrl_c_raises()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _second_ctrl_c_raises():
     with StopRequest(multihost=False) as stop:
         stop.requested(0)
         os.kill(os.getpid(), signal.SIGINT)

@@ -1,10 +1,13 @@
-"""Every test sees 8 CPU devices, so single-device assumptions fail here and not in a user's run,
+"""Every test sees 8 CPU devices, so single-device assumptions fail here and not in a user's run
+(and XLA's quicker code generation: ``tests/xla_flags.py``),
 silent rank promotion is an error and dtype promotion is strict (as in Equinox's test suite): an
 implicit float32 + bfloat16 or int + float is an error here, not a silent upcast in a user's run."""
 
 import os
 
-os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8").strip()
+from tests import xla_flags
+
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + xla_flags.flags(8)).strip()
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import jax  # noqa: E402

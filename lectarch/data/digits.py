@@ -4,14 +4,19 @@ A fixed, stratified train/test split (seed 0, 20% test) that does not depend on 
 seed, so every run is evaluated on the same 360 images.
 """
 
-import pathlib
+from __future__ import annotations
 
-import grain
+import pathlib
+from typing import TYPE_CHECKING
+
 import ml_collections
 import numpy as np
 
 from lectarch.config.rules import OneOf
 from lectarch.data.spec import DataSpec, Dataset
+
+if TYPE_CHECKING:  # grain (and orbax under it) is imported when records are made: receptive-field stays light
+    import grain
 
 CONFIG_RULES = {"layout": OneOf(("flat", "image")), "as_sequence": OneOf(("none", "steps", "rows"))}
 TEST_FRACTION = 0.2
@@ -50,6 +55,8 @@ def load_arrays(layout: str = "flat") -> dict[str, tuple[np.ndarray, np.ndarray]
 
 
 def _records(x: np.ndarray, y: np.ndarray) -> grain.MapDataset:
+    import grain
+
     return grain.MapDataset.source([{"inputs": xi, "targets": yi} for xi, yi in zip(x, y)])
 
 

@@ -10,6 +10,10 @@ from tests import xla_flags
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + xla_flags.flags(8)).strip()
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
+from lectarch.train import xla_cpu  # noqa: E402
+
+xla_cpu.apply()  # XLA's CPU settings of lectarch's command line, in the test process too
+
 import jax  # noqa: E402
 import pytest  # noqa: E402
 

@@ -9,8 +9,9 @@ before it builds anything; so a config behaves the same from all three. What it 
 - on the CPU backend only (a GPU or TPU host is left alone):
   - glibc keeps freed memory for the next step (``lectarch.train.host_allocator``; opt out with
     ``LECTARCH_MALLOC=default``);
-  - XLA's convolutions leave YNNPACK (``lectarch.train.xla_cpu``; opt out with
-    ``LECTARCH_XLA_FLAGS=default``, and a flag of your own in ``XLA_FLAGS`` wins);
+  - XLA's convolutions leave YNNPACK, and XLA keeps remat's barriers so ``model.remat`` lowers the
+    peak memory (``lectarch.train.xla_cpu``; opt out with ``LECTARCH_XLA_FLAGS=default``, and a flag
+    of your own in ``XLA_FLAGS`` wins);
 - on every backend: JAX's persistent compilation cache (``lectarch.runtime.compilation_cache``;
   ``LECTARCH_COMPILATION_CACHE=DIR`` moves it, ``=off`` turns it off).
 
@@ -82,7 +83,7 @@ def configure(*, compilation_cache_setting: str = compilation_cache.AUTO) -> Set
         from lectarch.train.host_allocator import keep_freed_memory
 
         malloc = keep_freed_memory()  # before the first large allocation: per-step buffers stop page-faulting
-        flags = xla_cpu.apply()  # before JAX starts its CPU backend: convolutions on XLA's own kernels
+        flags = xla_cpu.apply()  # before JAX starts its CPU backend: XLA reads XLA_FLAGS once
     settings = Settings(backend, malloc, flags, compilation_cache.use(compilation_cache_setting))
     _settings.append(settings)
     return settings

@@ -1,12 +1,13 @@
 """Rematerialisation (``model.remat``): the same gradients as without it, to float32 rounding and to
 float64 rounding under x64, and far less kept for the backward pass of a deep model.
 
-What the backward pass keeps is measured as the residuals of ``jax.vjp`` (the leaves of its vjp
-function, abstract shapes only). XLA's CPU backend schedules the recomputation early, so its
-``memory_analysis()`` temp size on a CPU does not drop with remat (a 12-layer tanh MLP: 13.1 MB
-without, 18.9 MB with); on a GPU its rematerialisation-aware scheduler is what turns the smaller
-residuals into a lower peak (not measured yet: ``jax.jit(f).lower(...).compile().memory_analysis()``
-on a GPU machine, the same functions as ``_residual_bytes``).
+What the backward pass keeps is measured twice: as the residuals of ``jax.vjp`` (the leaves of its
+vjp function, abstract shapes only), and as the peak of the compiled train step that XLA's memory
+analysis reports. The second needs lectarch's CPU setting ``lectarch.train.xla_cpu.REMAT`` (the
+test process has lectarch's XLA settings: tests/conftest.py): without it XLA's CPU pipeline expands
+remat's barriers away, merges the recomputation with the forward pass, and the peak does not move
+(the control below). On a GPU, XLA keeps the barriers itself (not measured yet: ``lectarch inspect
+--what memory`` on a GPU machine).
 """
 
 import jax
@@ -58,9 +59,14 @@ def _grads(name: str, remat: str, dtype=jnp.float32):
 
 @pytest.mark.parametrize("name", list(MODELS))
 def test_remat_gradients_equal_the_plain_ones_to_float32_rounding(name):
+    """Each gradient within a few float32 roundings of the largest gradient entry: the recomputed
+    forward pass is fused and summed in another order than the kept one (and a gradient that is
+    zero in exact arithmetic, a bias before a LayerNorm, is rounding noise either way)."""
     plain = _grads(name, "none")
+    scale = max(float(np.abs(g).max()) for g in jax.tree.leaves(plain))
     for mode in REMAT[1:]:
-        jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6), _grads(name, mode), plain)
+        jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-5 * scale), _grads(name, mode),
+                     plain)
 
 
 @pytest.mark.parametrize("name", ["mlp", "cnn", "tcn", "deep_bidirectional_lstm"])
@@ -101,3 +107,43 @@ def test_remat_keeps_far_less_for_the_backward_pass_of_a_deep_model(cfg_name, ov
     block = _residual_bytes(cfg_name, overrides + ["model.remat=block"], spec, inputs)
     assert block < 0.5 * plain and block < saving_dots, (block, saving_dots, plain)
     assert (saving_dots < plain) == dots_help, (saving_dots, plain)
+
+
+DEEP_TRANSFORMER = ("transformer_copy", ["model.d_model=64", "model.d_ff=256", "model.num_heads=4", "model.max_len=64",
+                                         "model.num_encoder_layers=6", "model.num_decoder_layers=6",
+                                         "model.dropout=0.0", "batch_size=16", "accumulate_steps=1"])
+PEAK = """
+import json, sys
+from lectarch.train import xla_cpu
+if sys.argv[1] == "lectarch":
+    xla_cpu.apply()
+from lectarch.inspect.memory_table import variant_row
+from tests.helpers import config
+rows = {mode: variant_row(lambda o: config(%r, *%r, *o), mode, ("model.remat=" + mode,), 1).peak_bytes
+        for mode in ("none", "block")}
+print(json.dumps(rows))
+""" % DEEP_TRANSFORMER
+
+
+def _peaks(settings: str) -> dict[str, int]:
+    """The train step's peak (XLA's memory analysis) without and with remat, in a fresh process whose
+    XLA flags are the test suite's own plus lectarch's CPU settings or not."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO, cli_env
+
+    env = dict(cli_env(1), PYTHONPATH=REPO, LECTARCH_XLA_FLAGS="lectarch")
+    out = subprocess.run([sys.executable, "-c", PEAK, settings], cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_xla_memory_analysis_shows_remats_lower_peak_on_the_cpu():
+    peaks = _peaks("lectarch")
+    assert peaks["block"] < 0.6 * peaks["none"], peaks
+    control = _peaks("xla_default")  # XLA's CPU pipeline alone: remat's barriers expanded, nothing saved
+    assert control["block"] >= 0.95 * control["none"], control

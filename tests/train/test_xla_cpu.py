@@ -1,4 +1,5 @@
 """lectarch.train.xla_cpu: convolutions leave YNNPACK, matrix products stay on it; the user's flag wins.
+(Remat's barriers, the second setting, are tested by what they do: tests/models/test_remat.py.)
 
 Each case runs in a fresh interpreter: XLA reads XLA_FLAGS once, when JAX starts its CPU backend."""
 
@@ -42,6 +43,8 @@ def test_without_it_jaxlib_sends_convolutions_to_ynnpack():
     assert flags == "" and kinds == "True True"
 
 
-def test_the_users_own_setting_of_the_flag_wins():
+def test_the_users_own_setting_of_a_flag_wins():
     flags, _ = _probe(XLA_FLAGS="--xla_cpu_experimental_ynn_fusion_type=individual_dot")
-    assert flags == "--xla_cpu_experimental_ynn_fusion_type=individual_dot"
+    assert flags == "--xla_cpu_experimental_ynn_fusion_type=individual_dot --xla_disable_hlo_passes=cse_barrier_expander"
+    flags, _ = _probe(XLA_FLAGS="--xla_disable_hlo_passes=fusion")
+    assert flags == "--xla_disable_hlo_passes=fusion --xla_cpu_experimental_ynn_fusion_type=-individual_convolution"

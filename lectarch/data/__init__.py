@@ -3,7 +3,8 @@
 A dataset module, built in (``DATASETS``) or named by its module path in ``config.data.name``, exposes
 ``build(data_cfg, seed) -> Dataset``, and optionally ``CONFIG_RULES`` and ``validate_config`` as
 model modules do, and ``input_shape(data_cfg)`` (one input's shape from the config alone, or None)
-for commands that need shapes without reading data. Its splits are ``grain.MapDataset``s of dicts with ``inputs`` and ``targets``.
+for commands that need shapes without reading data. Its splits are sequences (a list, or a
+``grain.MapDataset``) of dicts with ``inputs`` and ``targets``.
 """
 
 import types

@@ -4,10 +4,7 @@ A fixed, stratified train/test split (seed 0, 20% test) that does not depend on 
 seed, so every run is evaluated on the same 360 images.
 """
 
-from __future__ import annotations
-
 import pathlib
-from typing import TYPE_CHECKING
 
 import ml_collections
 import numpy as np
@@ -15,8 +12,6 @@ import numpy as np
 from lectarch.config.rules import OneOf
 from lectarch.data.spec import DataSpec, Dataset
 
-if TYPE_CHECKING:  # grain (and orbax under it) is imported when records are made: receptive-field stays light
-    import grain
 
 CONFIG_RULES = {"layout": OneOf(("flat", "image")), "as_sequence": OneOf(("none", "steps", "rows"))}
 TEST_FRACTION = 0.2
@@ -54,10 +49,8 @@ def load_arrays(layout: str = "flat") -> dict[str, tuple[np.ndarray, np.ndarray]
     return {name: (x[split[key]], y[split[key]]) for name, key in (("train", "train"), ("test", "test"))}
 
 
-def _records(x: np.ndarray, y: np.ndarray) -> grain.MapDataset:
-    import grain
-
-    return grain.MapDataset.source([{"inputs": xi, "targets": yi} for xi, yi in zip(x, y)])
+def _records(x: np.ndarray, y: np.ndarray) -> list[dict]:
+    return [{"inputs": xi, "targets": yi} for xi, yi in zip(x, y)]
 
 
 def input_shape(cfg: ml_collections.ConfigDict) -> tuple[int, ...]:

@@ -15,9 +15,14 @@ import numpy as np
 from lectarch.data.spec import Dataset
 
 
+def as_map_dataset(split) -> grain.MapDataset:
+    """A split as a ``grain.MapDataset``: itself, or a plain sequence of elements wrapped."""
+    return split if isinstance(split, grain.MapDataset) else grain.MapDataset.source(split)
+
+
 def train_stream(dataset: Dataset, seed: int) -> grain.MapDataset:
     """The infinite, deterministically shuffled (and augmented) stream of training elements."""
-    stream = dataset.train.shuffle(seed=seed).repeat(None)
+    stream = as_map_dataset(dataset.train).shuffle(seed=seed).repeat(None)
     if dataset.augment is not None:
         stream = stream.random_map(dataset.augment, seed=seed + 1)
     return stream

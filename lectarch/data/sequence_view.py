@@ -9,12 +9,13 @@
 - ``none``: the data as it is. Inputs that already are sequences (``(T, F)``: adding; ``(T,)``
   tokens: copy, temporal order) need no view.
 
-The view is a reshape applied to each element as it is read (``grain.MapDataset.map``): nothing is
-copied or stored. A dataset that augments its images (random crops, flips) still augments images:
+The view is a reshape applied to each element as it is read (``Mapped``, or ``grain.MapDataset.map``
+for a grain split): nothing is copied or stored. A dataset that augments its images (random crops, flips) still augments images:
 the reshape follows its ``augment``.
 """
 
 import dataclasses
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -22,6 +23,25 @@ from lectarch.config import ConfigError
 from lectarch.data.spec import Dataset
 
 MODES = ("none", "steps", "rows")
+
+
+class Mapped(Sequence):
+    """``fn`` applied to each element of ``split`` as it is read (a plain sequence's ``.map``)."""
+
+    def __init__(self, split: Sequence, fn: Callable[[dict], dict]):
+        self.split, self.fn = split, fn
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self.fn(e) for e in self.split[i]]
+        return self.fn(self.split[i])
+
+
+def _mapped(split, fn: Callable[[dict], dict]):
+    return split.map(fn) if hasattr(split, "map") else Mapped(split, fn)
 
 
 def sequence_shape(shape: tuple[int, ...], mode: str) -> tuple[int, ...]:
@@ -47,10 +67,11 @@ def view(dataset: Dataset, mode: str) -> Dataset:
 
     spec = dataclasses.replace(dataset.spec, input_shape=shape)
     if dataset.augment is None:
-        return dataclasses.replace(dataset, spec=spec, train=dataset.train.map(reshape), eval=dataset.eval.map(reshape))
+        return dataclasses.replace(dataset, spec=spec, train=_mapped(dataset.train, reshape),
+                                   eval=_mapped(dataset.eval, reshape))
     augment = dataset.augment
-    return dataclasses.replace(dataset, spec=spec, eval=dataset.eval.map(reshape),
+    return dataclasses.replace(dataset, spec=spec, eval=_mapped(dataset.eval, reshape),
                                augment=lambda element, rng: reshape(augment(element, rng)))
 
 
-__all__ = ["MODES", "sequence_shape", "view"]
+__all__ = ["MODES", "Mapped", "sequence_shape", "view"]

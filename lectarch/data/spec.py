@@ -63,6 +63,11 @@ class DataSpec:
 class Dataset:
     """A dataset: random-access train and eval splits whose elements are dicts of numpy arrays.
 
+    A split is any sequence of elements (``len`` and indexing): a list of dicts, or a
+    ``grain.MapDataset`` (lazy, for data that should not sit in memory at once). The pipeline wraps a
+    plain sequence with ``grain.MapDataset.source`` when it shuffles, so a command that only reads
+    shapes never imports grain.
+
     Every element has ``inputs`` and ``targets`` (each a numpy array or a dict of them); optionally
     ``mask`` (per-target weights, e.g. for padded sequences). Batching, shuffling (a deterministic
     function of seed and epoch), sharding across processes and augmentation are done once, in
@@ -71,8 +76,8 @@ class Dataset:
     """
 
     spec: DataSpec
-    train: grain.MapDataset
-    eval: grain.MapDataset
+    train: Sequence[dict] | grain.MapDataset
+    eval: Sequence[dict] | grain.MapDataset
     augment: Callable[[dict, np.random.Generator], dict] | None = None
     name: str = ""
     _: dataclasses.KW_ONLY

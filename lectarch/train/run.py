@@ -18,10 +18,8 @@ from flax import nnx
 from jax.sharding import Mesh
 
 from lectarch.config import ConfigError
-from lectarch.data import pipeline
 from lectarch.data.spec import Dataset
 from lectarch.train import memory, sharding
-from lectarch.train.checkpoint import Checkpointer
 from lectarch.train.objectives import Objective
 from lectarch.train.state import TrainState, init_state, merge
 from lectarch.train.step import Step, make_eval_step, make_train_step, step_options
@@ -68,7 +66,9 @@ class Run:
 
     def batch_spec(self, batch_size: int | None = None, sharded: bool = True) -> dict:
         """Shapes and dtypes (and, when ``sharded``, the data sharding) of one global training batch."""
-        element = pipeline.train_stream(self.dataset, self.cfg.seed)[0]
+        element = self.dataset.train[0]  # its shapes: the first element, augmented as the stream would
+        if self.dataset.augment is not None:
+            element = self.dataset.augment(element, np.random.default_rng(self.cfg.seed))
         size = batch_size or self.batch_size
         data = sharding.batch_sharding(self.mesh) if sharded else None
         return jax.tree.map(lambda x: jax.ShapeDtypeStruct((size, *np.shape(x)), np.asarray(x).dtype, sharding=data),
@@ -76,6 +76,8 @@ class Run:
 
     def first_batch(self, batch_size: int | None = None) -> dict:
         """The first real global training batch (on the host)."""
+        from lectarch.data import pipeline
+
         return pipeline.train_batch_at(self.dataset, batch_size=batch_size or self.batch_size, seed=self.cfg.seed,
                                        step=0)
 
@@ -157,6 +159,8 @@ def restore_state(workdir: str | pathlib.Path, state: TrainState, step: int | No
     directory = pathlib.Path(workdir) / "checkpoints"
     if not directory.is_dir():
         raise ConfigError(f"{workdir} holds no checkpoint (no checkpoints folder): train it with `lectarch train` first")
+    from lectarch.train.checkpoint import Checkpointer  # orbax: only where a checkpoint is read
+
     ckpt = Checkpointer(directory, async_save=False, read_only=True)
     try:
         if step is not None and step not in ckpt.steps():

@@ -63,3 +63,21 @@ def test_rows_of_a_vector_are_a_one_line_error():
     with pytest.raises(ConfigError, match="as_sequence='rows'") as e:
         build_dataset(config("mlp_digits", "data.as_sequence=rows"))
     assert "\n" not in str(e.value)
+
+
+def test_a_split_may_be_a_plain_list_read_the_same_as_a_grain_source():
+    """The Dataset contract takes any sequence of records: a list gives the view and the training
+    stream element for element what the same records as a ``grain.MapDataset`` give."""
+    from lectarch.data import pipeline
+
+    as_grain = _rgb_dataset()
+    records = [as_grain.train[i] for i in range(len(as_grain.train))]
+    as_list = Dataset(as_grain.spec, records, records)
+    for mode in ("steps", "rows"):
+        a, b = sequence_view.view(as_list, mode), sequence_view.view(as_grain, mode)
+        assert isinstance(a.train, sequence_view.Mapped) and len(a.train) == len(b.train) == 2
+        for i in range(2):
+            np.testing.assert_array_equal(a.eval[i]["inputs"], b.eval[i]["inputs"])
+        stream_a, stream_b = pipeline.train_stream(a, seed=3), pipeline.train_stream(b, seed=3)
+        for i in range(6):
+            np.testing.assert_array_equal(stream_a[i]["inputs"], stream_b[i]["inputs"])

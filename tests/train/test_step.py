@@ -116,6 +116,7 @@ def test_nonfinite_loss_freezes_the_state_and_names_the_step():
     jax.tree.map(np.testing.assert_array_equal, before, jax.device_get(state.params))
 
 
+@pytest.mark.users_codegen
 @pytest.mark.parametrize("opt", ["sgd", "adam"])
 def test_lean_step_updates_the_state_exactly_as_the_full_step(opt):
     """The loop runs the lean step (no gradient norm) between logging steps: same state, bit for bit."""
@@ -147,6 +148,7 @@ def test_nonfinite_gradient_with_finite_loss_freezes_the_state():
         jax.tree.map(np.testing.assert_array_equal, jax.device_get(state.params), jax.device_get(new.params))
 
 
+@pytest.mark.users_codegen
 def test_loss_only_check_gives_the_same_state_and_freezes_on_a_nonfinite_loss():
     """``nonfinite_check="loss"`` (no pass over the parameters): the same state bit for bit on good
     steps, frozen at a step whose loss is non-finite; a NaN reaching only the gradient is left to

@@ -1,5 +1,5 @@
-"""Small runs shared by the checkpoint fault tests: a tiny MLP trained in-process (the finished ones
-once per test run), file snapshots."""
+"""Small runs shared by the fault tests: a tiny MLP and a tiny copy-task Transformer trained in-process
+(the finished ones once per test run), file snapshots."""
 
 import hashlib
 import pathlib
@@ -37,6 +37,18 @@ def mlp_run(tmp_path_factory) -> pathlib.Path:
 def mlp_30_losses(tmp_path_factory) -> dict[int, float]:
     """The losses of an uninterrupted 30-step run of the same config."""
     return losses(shared_folder(tmp_path_factory, "mlp_30_steps", lambda d: trained(d, "num_steps=30")))
+
+
+def _train_copy_task(workdir: pathlib.Path) -> None:
+    cfg = ["num_steps=4", "log_every=2", "eval_every=4", "checkpoint_every=4", "model.d_model=32",
+           "model.d_ff=64", "model.num_heads=2", "batch_size=16", "eval_batch_size=64", "data.eval_size=64",
+           "data.decode_examples=0", "data.train_size=512", "progress=false"]
+    assert train(config("transformer_copy", *cfg), workdir).status == "finished"
+
+
+@pytest.fixture(scope="session")
+def seq2seq_run(tmp_path_factory) -> pathlib.Path:
+    return shared_folder(tmp_path_factory, "transformer_copy_4_steps", _train_copy_task)
 
 
 def copy_run(src: pathlib.Path, dst: pathlib.Path) -> pathlib.Path:

@@ -10,9 +10,8 @@ import pytest
 from lectarch.train import checksums
 from lectarch.train.checkpoint import CheckpointCorrupt, Checkpointer, CheckpointMismatch
 from lectarch.experiment import train
-from tests.faults.checkpoint_runs import copy_run, data_files, losses, mlp, snapshot, trained
+from tests.faults.checkpoint_runs import copy_run, data_files, losses, mlp, seq2seq_run, snapshot, trained  # noqa: F401
 from tests.helpers import lectarch
-from tests.shared_runs import shared_folder
 
 
 @pytest.fixture
@@ -161,20 +160,6 @@ def test_read_only_opening_creates_no_checkpoints_folder(tmp_path):
     assert ckpt.steps() == [] and ckpt.restore(_fresh_state()) is None
     ckpt.close()
     assert list(tmp_path.iterdir()) == []
-
-
-def _train_copy_task(workdir: pathlib.Path) -> None:
-    cfg = ["num_steps=4", "log_every=2", "eval_every=4", "checkpoint_every=4", "model.d_model=32",
-           "model.d_ff=64", "model.num_heads=2", "batch_size=16", "eval_batch_size=64", "data.eval_size=64",
-           "data.decode_examples=0", "data.train_size=512", "progress=false"]
-    from tests.helpers import config
-
-    assert train(config("transformer_copy", *cfg), workdir).status == "finished"
-
-
-@pytest.fixture(scope="session")
-def seq2seq_run(tmp_path_factory) -> pathlib.Path:
-    return shared_folder(tmp_path_factory, "transformer_copy_4_steps", _train_copy_task)
 
 
 def test_visualize_on_an_edited_config_is_a_mismatch_and_changes_nothing(seq2seq_run, tmp_path):

@@ -13,10 +13,10 @@ import pytest
 
 from lectarch.config import ConfigError
 from lectarch.train.memory import check_batch_sizes
+from tests.faults.checkpoint_runs import copy_run, seq2seq_run  # noqa: F401 - a fixture
 from tests.faults.common import MLP, TINY, assert_one_line_error, run_cli
 
 HUGE = "1000000000"
-REVERSE = MLP.replace("mlp_digits.py", "transformer_reverse.py")
 
 
 @contextlib.contextmanager
@@ -61,12 +61,8 @@ def test_a_huge_gradflow_batch_is_refused_before_it_is_built(tmp_path):
     assert_one_line_error(code, err, f"--batch-size={HUGE} is out of range", "training split")
 
 
-def test_a_huge_beam_is_refused_before_it_is_built(tmp_path):
-    workdir = str(tmp_path / "reverse")
-    code, _, err = run_cli("train", "--workdir", workdir, "--config", REVERSE, "--config.num_steps=1",
-                           "--config.log_every=1", "--config.eval_every=1", "--config.checkpoint_every=1",
-                           "--config.progress=false", "--config.pictures=false")
-    assert code == 0, err
+def test_a_huge_beam_is_refused_before_it_is_built(seq2seq_run, tmp_path):
+    workdir = str(copy_run(seq2seq_run, tmp_path / "copy"))  # a trained sequence-to-sequence Transformer
     with deadline(240):
         code, _, err = run_cli("decode", "--workdir", workdir, "--beam", "100000000", "--examples", "2")
     assert_one_line_error(code, err, "--beam=100000000 is out of range", "reduce --beam")

@@ -10,8 +10,8 @@
   tokens: copy, temporal order) need no view.
 
 The view is a reshape applied to each element as it is read (``Mapped``, or ``grain.MapDataset.map``
-for a grain split): nothing is copied or stored. A dataset that augments its images (random crops, flips) still augments images:
-the reshape follows its ``augment``.
+for a grain split): nothing is copied or stored. A dataset that augments its images (random crops,
+flips) still augments images: the reshape follows its ``augment``.
 """
 
 import dataclasses
@@ -34,9 +34,7 @@ class Mapped(Sequence):
     def __len__(self) -> int:
         return len(self.split)
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self.fn(e) for e in self.split[i]]
+    def __getitem__(self, i: int) -> dict:
         return self.fn(self.split[i])
 
 

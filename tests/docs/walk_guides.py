@@ -1,0 +1,167 @@
+"""A walk through the README and every guide as a new user takes it: every shell block run as
+written, in order, by bash, in the repository root with the venv on the PATH (what
+``. .venv/bin/activate`` does), and every whole command shown inline (a code span such as
+`lectarch conv-example --pool 2`). Not a test (it takes about an hour with the default limit); run it by hand on a fresh
+clone after ``make run``:
+
+    .venv/bin/python -m tests.docs.walk_guides --out walk.md [--timeout 150] [--only cnn.md,sweeps.md]
+
+A line ending in ``&`` starts a job in the background, as a user would, and the next line runs
+``--pause`` seconds later; a block's background jobs are waited for. A block whose comment shows
+``error: ...`` must exit non-zero and print that message. A command that needs what a laptop lacks
+(a SLURM cluster, a remote PostgreSQL host, a small file system) is listed, not run. The guide
+*Your own model or dataset* runs in a folder outside the repository holding its three files, a copy
+of ``experiments/plugins/`` and a config with an error in it. Each block ends as: ``ok``,
+``expected error``, ``stopped at the time limit`` (ran that long without an error) or ``FAILED``.
+"""
+
+import argparse
+import os
+import pathlib
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from tests.docs.guides import DOCS, FENCE, FRONT, REPO, SHELL_LANGS, commands_of
+
+NEEDS = {"sbatch": "a SLURM cluster", "dbhost": "a PostgreSQL server at dbhost",
+         "/mnt/small": "a small file system to fill", "ACCEL=cuda12": "an NVIDIA GPU",
+         "make test": "its own run (the whole suite, timed on a fresh clone)"}
+INLINE = re.compile(r"`((?:lectarch|python -m|make) [^`]+)`")
+PLACEHOLDER = re.compile(r"\b(COMMAND|FILE|DIR2?|SPACE|URL|RUN|N|I|K|KEY|VALUE|PATH)\b|[\[\]|<>:]|\.\.\.")
+# a command's name or one of its flags named in a sentence, not a command to run
+MENTIONS = re.compile(
+    r"lectarch (train|sweep|inspect|gradflow|receptive-field|visualize|decode)( --distributed| --what summary)?")
+# what the text beside an inline command says to do first
+FIRST = {"lectarch visualize --workdir runs/cnn":
+         "lectarch train --config experiments/configs/cnn_digits.py --workdir runs/cnn"}
+EXPECTED = re.compile(r"#\s*(lectarch \w+: error: .*?)(?:\.\.\.|$)")
+
+
+def blocks(page: pathlib.Path):
+    """(first line, body lines, language) of each shell block, and of each fenced plain block whose
+    first word is a command."""
+    lines = page.read_text().splitlines()
+    i = 0
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        if not m:
+            i += 1
+            continue
+        lang, start, body = m.group(1), i + 1, []
+        i += 1
+        while i < len(lines) and not lines[i].startswith("```"):
+            body.append(lines[i])
+            i += 1
+        i += 1
+        if lang in SHELL_LANGS:
+            yield start, body
+
+
+def inline_commands(page: pathlib.Path, seen: set):
+    """Whole commands in code spans outside the shell blocks (not templates such as ``--config FILE``),
+    each once across the pages."""
+    text = re.sub(r"```.*?```", "", page.read_text(), flags=re.S)
+    for number, line in enumerate(text.splitlines(), 1):
+        for command in INLINE.findall(line):
+            command = " ".join(command.split())
+            if PLACEHOLDER.search(command) or MENTIONS.fullmatch(command) or command in seen:
+                continue
+            seen.add(command)
+            yield command
+
+
+def own_folder(root: pathlib.Path) -> pathlib.Path:
+    """A folder outside the repository with the guide's three files, the worked example and a
+    config with an error in it, as *Your own model or dataset* asks a reader to make."""
+    folder = pathlib.Path(tempfile.mkdtemp(prefix="lectarch_own_"))
+    text = (root / "docs" / "your-own-model.md").read_text()
+    for code in re.findall(r"```python\n(# (\w+\.py)\n.*?)```", text, flags=re.S):
+        (folder / code[1]).write_text(code[0])
+    for name in os.listdir(root / "experiments" / "plugins"):
+        if name.endswith(".py"):
+            shutil.copy(root / "experiments" / "plugins" / name, folder / name)
+    (folder / "broken_config.py").write_text("def get_config():\n    return undefined_name\n")
+    return folder
+
+
+def run_block(commands: list[str], cwd: pathlib.Path, env: dict, timeout: float, pause: float):
+    script = ["set -u"]
+    for command in commands:
+        script.append(command)
+        if command.rstrip().endswith("&"):
+            script.append(f"sleep {pause}")
+    script.append("wait")
+    start = time.monotonic()
+    proc = subprocess.Popen(["bash", "-c", "\n".join(script)], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        rc = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            out, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+        rc = None
+    return rc, time.monotonic() - start, out
+
+
+def verdict(rc, out: str, expected: list[str]) -> str:
+    if rc is None:
+        return "stopped at the time limit" if "Traceback" not in out else "FAILED"
+    if expected:
+        shown = all(e.split("...")[0].strip().split(" (")[0] in out for e in expected)
+        return "expected error" if rc != 0 and shown else "FAILED"
+    return "ok" if rc == 0 and "Traceback" not in out else "FAILED"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="walk.md")
+    parser.add_argument("--timeout", type=float, default=150, help="seconds per block")
+    parser.add_argument("--pause", type=float, default=10, help="seconds after a line ending in &")
+    parser.add_argument("--only", default="", help="comma-separated page names")
+    args = parser.parse_args(argv)
+    venv = REPO / ".venv"
+    env = dict(os.environ, VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}:{os.environ['PATH']}")
+    env.pop("PYTHONHOME", None)
+    pages = [p for p in FRONT + DOCS if not args.only or p.name in args.only.split(",")]
+    own = own_folder(REPO)
+    report = [f"# Guide walk ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, "
+              f"limit {args.timeout:.0f} s a block)", "",
+              "| where | commands | result | seconds | last output |", "|---|---|---|---|---|"]
+    failed, seen = 0, set()
+    for page in pages:
+        cwd = own if page.name == "your-own-model.md" else REPO
+        runs = [(f"{page.relative_to(REPO)}:{start}", commands_of(body),
+                 [m.group(1) for line in body for m in [EXPECTED.search(line)] if m]) for start, body in blocks(page)]
+        runs += [(f"{page.relative_to(REPO)} (inline)", [FIRST[c], c] if c in FIRST else [c], [])
+                 for c in inline_commands(page, seen)]
+        for where, commands, expected in runs:
+            needs = [why for key, why in NEEDS.items() if any(key in c for c in commands)]
+            if needs:
+                result, seconds, tail = f"not run: needs {', '.join(needs)}", 0.0, ""
+            else:
+                print(f"{where}: {' ; '.join(commands)}", file=sys.stderr, flush=True)
+                rc, seconds, out = run_block(commands, cwd, env, args.timeout, args.pause)
+                result = verdict(rc, out, expected)
+                tail = " / ".join(line.strip() for line in out.strip().splitlines()[-3:])[-300:]
+                failed += result == "FAILED"
+                print(f"  -> {result} ({seconds:.0f} s) {tail[-200:]}", file=sys.stderr, flush=True)
+            cells = [where, "<br>".join(f"`{c}`" for c in commands), result, f"{seconds:.0f}",
+                     tail.replace("|", "\\|")]
+            report.append("| " + " | ".join(cells) + " |")
+            pathlib.Path(args.out).write_text("\n".join(report) + "\n")
+    print(f"{failed} failed; report in {args.out}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -241,9 +241,19 @@ def main(argv=None) -> int:
     measurement, probe = Measurement(), LoadProbe()
     import jax
 
+    if args.device == "gpu" and not args.tiny and jax.default_backend() != "gpu":
+        print(f"bench: --device gpu needs a GPU, and JAX's backend here is {jax.default_backend()}: install JAX's "
+              "GPU build (make install ACCEL=cuda12) on a GPU machine, or add --tiny to run the GPU rows at tiny "
+              "shapes on this device; nothing was written", file=sys.stderr)
+        return 2
+
     if _torch_available() and not args.no_torch:
         threads.update(torch_threads(threads["threads"]))
     rows = run(args)
+    if not rows:
+        print(f"bench: no case to run (--only {args.only or 'all'}, --match {args.match or 'any'}, --device "
+              f"{args.device}); nothing was written", file=sys.stderr)
+        return 2
     load = probe.finish(threads["threads"])
     devices = jax.devices()
     meta = dict(measurement.facts(), backend=jax.default_backend(), devices=[str(d) for d in devices],

@@ -73,12 +73,14 @@ def test_bench_rejects_bad_input_with_one_line():
 
 
 def test_bench_keeps_only_the_cases_asked_for(tmp_path):
-    """``--device gpu`` on a machine without one, or a ``--match`` nothing has: no rows, no error."""
-    for args in (("--device", "gpu"), ("--match", "no such work")):
-        out = tmp_path / "bench.json"
+    """``--device cpu`` keeps the CPU cases; ``--device gpu`` on a machine without a GPU, or a ``--match``
+    nothing has, is one line and exit 2, and writes no results file (an empty table would read as a run)."""
+    out = tmp_path / "bench.json"
+    for args, cause in ((("--device", "gpu"), "--device gpu needs a GPU, and JAX's backend here is cpu"),
+                        (("--match", "no such work"), "no case to run")):
         r = _bench("--only", "tests.bench.fake_rows", "--rounds", "1", "--warmup", "0", "--json", str(out), *args)
-        assert r.returncode == 0, r.stderr
-        assert json.loads(out.read_text())["rows"] == []
+        assert r.returncode == 2 and cause in r.stderr and "Traceback" not in r.stderr, r.stderr
+        assert not out.exists()
     r = _bench("--only", "tests.bench.fake_rows", "--rounds", "1", "--warmup", "0", "--device", "cpu", "--json", str(out))
     assert [row["impl"] for row in json.loads(out.read_text())["rows"]] == ["lectarch", "peer"]
 

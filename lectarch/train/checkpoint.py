@@ -52,6 +52,19 @@ class CheckpointMismatch(ConfigError):
     """A checkpoint that reads but does not fit the config's model or optimiser (exit 2)."""
 
 
+PROBE = ".lectarch-write-test-"  # + the pid: the folder that checks a step folder can be created
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 class CheckpointSaveError(Exception):
     """A checkpoint that could not be saved; earlier checkpoints are intact."""
 
@@ -113,6 +126,8 @@ class Checkpointer:
                 self.manager = ocp.CheckpointManager(self.directory, options=options)
         except OSError as e:
             raise CheckpointSaveError(f"cannot open checkpoints in {self.directory}: {describe_os_error(e)}") from e
+        if not read_only:
+            self._remove_stale_probes()
 
     # --- which steps exist, and which verify -------------------------------------------------
     def steps(self) -> list[int]:
@@ -156,7 +171,7 @@ class Checkpointer:
         """A folder that cannot take a new step folder (immutable, read-only, gone) fails here, before
         orbax starts its save threads: once started, they wait minutes at exit for a folder that was
         never created."""
-        probe = self.directory / f".lectarch-write-test-{os.getpid()}"
+        probe = self.directory / f"{PROBE}{os.getpid()}"
         try:
             probe.mkdir()
             probe.rmdir()
@@ -164,6 +179,16 @@ class Checkpointer:
             cause = describe_os_error(OSError(e.errno, e.strerror))  # the folder, not the probe's name
             raise CheckpointSaveError(f"could not save the checkpoint of step {step} to {self.directory}: {cause} "
                                       f"(no step folder can be created there)") from e
+
+    def _remove_stale_probes(self) -> None:
+        """The empty probe folder of a process killed between its ``mkdir`` and ``rmdir`` (kill -9)."""
+        for probe in self.directory.glob(f"{PROBE}*"):
+            pid = probe.name.removeprefix(PROBE)
+            if pid.isdigit() and not _alive(int(pid)):
+                try:
+                    probe.rmdir()
+                except OSError:
+                    pass
 
     def _check_free_space(self, step: int, state: TrainState) -> None:
         previous = self.manager.latest_step()

@@ -181,3 +181,24 @@ def test_decode_with_another_width_is_a_mismatch_and_changes_nothing(seq2seq_run
     text = _no_traceback(proc)
     assert proc.returncode == 2 and "does not fit the config" in text and "(32,)" in text and "(64,)" in text
     assert snapshot(workdir) == before
+
+
+def test_a_probe_folder_left_by_a_killed_process_is_removed_when_a_run_opens_its_checkpoints(tmp_path):
+    """``kill -9`` between the write probe's ``mkdir`` and ``rmdir`` leaves an empty folder; the next
+    writer removes it, and leaves the probe of a process that is alive and every read-only open alone."""
+    import os
+    import subprocess
+
+    from lectarch.train.checkpoint import PROBE
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    ckpts = tmp_path / "checkpoints"
+    ckpts.mkdir()
+    stale, alive = ckpts / f"{PROBE}{dead.pid}", ckpts / f"{PROBE}{os.getppid()}"
+    stale.mkdir()
+    alive.mkdir()
+    Checkpointer(ckpts, read_only=True)
+    assert stale.is_dir()
+    Checkpointer(ckpts)
+    assert not stale.exists() and alive.is_dir()

@@ -32,7 +32,9 @@ def test_plugin_trains_and_every_command_works_from_the_workdir(tmp_path):
     folder = tmp_path / "my_project"
     shutil.copytree(PLUGINS, folder, ignore=shutil.ignore_patterns("__pycache__"))
     assert not str(folder).startswith(REPO)
-    _lectarch(folder, "train", "--config", "gru_config.py", "--workdir", "run", "--config.num_steps=4", *FAST)
+    # no pictures at train's eval: the one checked below must be visualize's own
+    _lectarch(folder, "train", "--config", "gru_config.py", "--workdir", "run", "--config.num_steps=4",
+              "--config.pictures=false", *FAST)
     run = folder / "run"
     saved = json.loads((run / "config.json").read_text())
     assert saved["model"]["name"] == "gru_model" and saved["data"]["name"] == "parity_data"
@@ -46,10 +48,11 @@ def test_plugin_trains_and_every_command_works_from_the_workdir(tmp_path):
     assert "=== forward" in out.stdout and "dot_general" in out.stdout
 
     out = _lectarch(elsewhere, "sweep", "--config", str(run / "config.json"), "--space", str(folder / "gru_space.py"),
-                    "--workdir", "sweep", "--seed", "0", "--config.num_steps=2", *FAST)
+                    "--workdir", "sweep", "--seed", "0", "--config.num_steps=2", "--config.pictures=true", *FAST)
     rows = list(csv.DictReader((elsewhere / "sweep" / "trials.csv").open()))
     assert [r["state"] for r in rows] == ["COMPLETE"] * 3
     for trial in sorted((elsewhere / "sweep" / "trials").iterdir()):
         cfg = json.loads((trial / "config.json").read_text())
         assert cfg["model"]["name"] == "gru_model" and cfg["num_steps"] == 2
+        assert (trial / "pictures" / "hidden_states_step2.png").is_file()  # drawn at the trial's eval
     assert os.listdir(folder) and not (folder / "sweep").exists()

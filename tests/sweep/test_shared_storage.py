@@ -21,10 +21,10 @@ from tests.sweep.postgres_server import postgres_server
 
 CONFIG = os.path.join(REPO, "experiments", "configs", "mlp_digits.py")
 LEARNING_RATES = [0.002, 0.005, 0.01, 0.02]
-# Short trials: an eval and a checkpoint every 2 steps, so a trial has a checkpoint to resume from
-# when its worker stops at the eval of step 4 (see STALL below).
-TRIAL = ["num_steps=6", "batch_size=16", "eval_batch_size=360", "eval_every=2", "log_every=2",
-         "checkpoint_every=2", "model.width=8"]
+# Short trials: a checkpoint at step 2, so a trial has one to resume from when its worker stops at
+# the eval of step 4 (see STALL below), and one eval, at the end (no pictures: nothing here reads them).
+TRIAL = ["num_steps=4", "batch_size=16", "eval_batch_size=360", "eval_every=4", "log_every=2",
+         "checkpoint_every=2", "model.width=8", "pictures=false"]
 # The first worker's trial waits at its eval of step 4 (in the space file's pruner) until it is
 # killed, so the kill lands in the middle of a trial that has a checkpoint, however fast or slow
 # the machine; the other workers run as usual.
@@ -105,9 +105,11 @@ def _sweep_with_a_killed_worker(storage: str, tmp_path):
         except TimeoutError as e:
             fail(e)
         workers[0].send_signal(signal.SIGKILL)
+        errs = []
         for w in workers[1:]:
             out, err = w.communicate(timeout=600)
             assert w.returncode == 0, err
+            errs.append(err)
         assert workers[0].wait(timeout=30) == -signal.SIGKILL
     finally:
         for w in workers:
@@ -123,6 +125,7 @@ def _sweep_with_a_killed_worker(storage: str, tmp_path):
     (retry,) = [t for t in trials.values() if t.user_attrs.get("retry_of") == killed.number]
     assert retry.state == optuna.trial.TrialState.COMPLETE and retry.params == killed.params
     assert retry.user_attrs["workdir"] == killed.user_attrs["workdir"]  # resumed from its checkpoint
+    assert f"Resuming from step 2 ({os.path.join(retry.user_attrs['workdir'], 'checkpoints')})" in "".join(errs)
 
     complete = [t for t in trials.values() if t.state == optuna.trial.TrialState.COMPLETE]
     assert sorted(t.params["learning_rate"] for t in complete) == LEARNING_RATES  # each point exactly once

@@ -12,6 +12,7 @@ import pytest
 
 from lectarch.train.preemption import StopRequest
 from tests.helpers import REPO, cli_env
+from tests.shared_runs import shared_folder
 
 
 def test_one_process_stops_at_the_next_step_boundary_and_restores_the_handlers():
@@ -116,8 +117,10 @@ def test_two_processes_stop_after_the_same_step_when_one_of_them_is_signalled(si
 
 
 # Two processes over gloo training the MLP: log every step (so every loss is compared), save every 40.
+# The steps after 80 are room for the stop asked for in the save of step 80 to come before the end
+# (JAX's preemption notifier looks for a SIGTERM once a second).
 RUN = ("num_steps=240", "batch_size=16", "eval_batch_size=120", "log_every=1", "eval_every=240",
-       "checkpoint_every=40", "model.width=32", "progress=false", "compilation_cache=off")
+       "checkpoint_every=40", "model.width=32", "progress=false", "compilation_cache=off", "pictures=false")
 WORKER = os.path.join(REPO, "tests", "train", "preemption_worker.py")
 
 
@@ -152,11 +155,15 @@ def _losses(workdir) -> dict[int, float]:
     return {r["step"]: r["loss"] for r in read_metrics(workdir, "train")}
 
 
+def _run_uninterrupted(workdir) -> None:
+    assert _run_two(workdir) == ["process 0: finished at step 240", "process 1: finished at step 240"]
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("uninterrupted")
-    assert _run_two(workdir) == ["process 0: finished at step 240", "process 1: finished at step 240"]
-    return _losses(workdir)
+    """The losses of the run never interrupted, trained once per test run (the cases below may run in
+    different test workers)."""
+    return _losses(shared_folder(tmp_path_factory, "mlp_two_processes_uninterrupted", _run_uninterrupted))
 
 
 @pytest.mark.slow

@@ -67,4 +67,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from experiments.script import run_script
+
+    run_script(main, "python -m experiments.compile_cache")

@@ -13,7 +13,6 @@ gradient ratio output/first layer), TensorBoard images, and each run's own workd
 import argparse
 import json
 import pathlib
-import sys
 
 from lectarch.experiment import load_config
 from lectarch.inspect.gradflow import layer_probe
@@ -81,4 +80,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from experiments.script import run_script
+
+    run_script(main, "python -m experiments.depth")

@@ -156,4 +156,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from experiments.script import run_script
+
+    run_script(main, "python -m experiments.edge_of_chaos")

@@ -21,7 +21,6 @@ and both runs' workdirs ``noclip/`` and ``clip/`` (metrics.jsonl with ``grad_nor
 import argparse
 import json
 import pathlib
-import sys
 
 from lectarch.experiment import build_run, load_config, train
 from lectarch.inspect.report import Report
@@ -106,4 +105,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from experiments.script import run_script
+
+    run_script(main, "python -m experiments.exploding")

@@ -14,7 +14,6 @@ experiments/results/inspect/scan_vs_unroll/scan_vs_unroll.md (``--results``), an
 
 import argparse
 import pathlib
-import sys
 
 from lectarch.inspect.report import Report
 from lectarch.inspect.scan_vs_unroll import format_table, measure
@@ -67,4 +66,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from experiments.script import run_script
+
+    run_script(main, "python -m experiments.scan_vs_unroll")

@@ -182,4 +182,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from experiments.script import run_script
+
+    run_script(main, "python -m experiments.tcn_vs_lstm")

@@ -15,7 +15,6 @@ TensorBoard images, and each model's own training workdir.
 import argparse
 import json
 import pathlib
-import sys
 
 from lectarch.experiment import load_config
 from lectarch.experiment import build_run
@@ -108,4 +107,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from experiments.script import run_script
+
+    run_script(main, "python -m experiments.vanishing")

@@ -1,7 +1,6 @@
 """``python -m experiments.bench``: the training-step benchmark (``experiments.bench.run``)."""
 
-import sys
-
 from experiments.bench.run import main
+from experiments.script import run_script
 
-sys.exit(main())
+run_script(main, "python -m experiments.bench")

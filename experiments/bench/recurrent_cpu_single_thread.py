@@ -15,7 +15,6 @@ os.environ["XLA_FLAGS"] = os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_th
 
 import argparse  # noqa: E402
 import statistics  # noqa: E402
-import sys  # noqa: E402
 import time  # noqa: E402
 
 B, T, D, H = 32, 128, 128, 256
@@ -93,4 +92,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from experiments.script import run_script
+
+    run_script(main, "python -m experiments.bench.recurrent_cpu_single_thread")

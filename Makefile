@@ -33,7 +33,9 @@ $(STAMP): pyproject.toml constraints.txt
 	@echo "lectarch: installing $(ABOUT_$(ACCEL)): ACCEL=$(ACCEL), .[$(EXTRAS_$(ACCEL))] (ACCEL=cpu|cuda12|tpu picks another)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip uninstall -q -y $(OTHERS_$(ACCEL)) 2>/dev/null || true
-	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[$(EXTRAS_$(ACCEL))]'
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-compile -c constraints.txt -e '.[$(EXTRAS_$(ACCEL))]'
+	@# byte-compiled on every core (pip compiles one file after another); files that are not Python 3 are skipped as pip skips them
+	$(BIN)/python -m compileall -qq -j 0 $(VENV)/lib || true
 	rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP)

@@ -187,14 +187,14 @@ STORAGE_FORMS = "sqlite:///PATH, postgresql://USER:PW@HOST/DB, mysql+pymysql://.
 
 
 def storage_url(text: str) -> str:
-    """An Optuna storage: ``sqlite:///PATH`` (its folder must exist), a PostgreSQL or MySQL URL
-    (its driver must be installed) or ``journal:PATH`` (a journal file; its folder must exist)."""
+    """An Optuna storage: ``sqlite:///PATH``, a PostgreSQL or MySQL URL (its driver must be
+    installed) or ``journal:PATH`` (a journal file). A file storage's folder is checked when the
+    storage is opened (``lectarch.sweep.storage.make_storage``), after the sweep has made its workdir,
+    so the storage may live in the workdir a first worker creates."""
     if text.startswith("journal:"):
         path = pathlib.Path(text.removeprefix("journal:"))
         if not str(path).strip() or path.is_dir():
             raise _Bad(f"{text!r}: journal:PATH needs the path of a file")
-        if not path.absolute().parent.is_dir():
-            raise _Bad(f"{text!r}: the folder {path.absolute().parent} does not exist")
         return text
     scheme, sep, rest = text.partition("://")
     if not sep:
@@ -203,9 +203,6 @@ def storage_url(text: str) -> str:
         path = rest.removeprefix("/")
         if path in ("", ":memory:"):
             raise _Bad(f"{text!r}: an in-memory database cannot be shared or resumed; give a file path")
-        folder = pathlib.Path(path).absolute().parent
-        if not folder.is_dir():
-            raise _Bad(f"{text!r}: the folder {folder} does not exist")
         return text
     if scheme not in _DRIVERS:
         raise _Bad(f"{text!r}: unknown storage scheme {scheme!r}; use {STORAGE_FORMS}")

@@ -41,7 +41,7 @@ from lectarch.experiment import load_config
 from lectarch.sweep.space import Space, as_overrides, check_space, load_space
 from lectarch.train.workdir import WorkdirLocked
 from lectarch.sweep.storage import GRACE_S, HEARTBEAT_S, default_storage, reported
-from lectarch.sweep.storage import make_storage as _make_storage
+from lectarch.sweep.storage import check_storage_folder, make_storage as _make_storage
 
 PRUNERS = ("none", "median")
 _ALWAYS = ("progress=false",)  # no progress bars from trials in the sweep's log
@@ -248,6 +248,8 @@ def run_sweep(config: str | pathlib.Path, space_path: str | pathlib.Path, workdi
     from lectarch.sweep.results import write_results
 
     workdir = pathlib.Path(workdir).absolute()
+    if storage is not None:
+        check_storage_folder(storage, workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     space = load_space(space_path)
     base = load_config(config, [*_ALWAYS, *overrides])  # a bad config fails here, not once per trial

@@ -98,14 +98,32 @@ def database_url(url: str) -> str:
     return url
 
 
+def file_storage_folder(url: str) -> pathlib.Path | None:
+    """The folder of a file storage (``journal:PATH``, ``sqlite:///PATH``); ``None`` for a server."""
+    if url.startswith(("sqlite:///", JOURNAL_PREFIX)):
+        return pathlib.Path(url.removeprefix("sqlite:///").removeprefix(JOURNAL_PREFIX)).absolute().parent
+    return None
+
+
+def check_storage_folder(url: str, workdir: pathlib.Path) -> None:
+    """Before anything is written: a file storage's folder exists, or is the workdir the sweep makes
+    (as a first worker on a shared file system needs)."""
+    folder = file_storage_folder(url)
+    if folder is not None and not folder.is_dir() and folder != workdir.absolute():
+        raise ConfigError(f"--storage {url}: the folder {str(folder)!r} does not exist (a storage may be in a "
+                          f"folder that exists or in the --workdir)")
+
+
 def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S,
                  stale_trial_callback: Callable | None = None) -> optuna.storages.BaseStorage:
-    """The storage named by ``url``: a journal file or a database with heartbeats."""
+    """The storage named by ``url``: a journal file or a database with heartbeats. A file storage's
+    folder must exist (a sweep makes its workdir first, so a storage in the workdir does)."""
+    folder = file_storage_folder(url)
+    if folder is not None and not folder.is_dir():
+        raise ConfigError(f"--storage {url}: the folder {str(folder)!r} does not exist")
     if url.startswith(JOURNAL_PREFIX):
-        path = pathlib.Path(url.removeprefix(JOURNAL_PREFIX)).absolute()
-        if not path.parent.is_dir():
-            raise ConfigError(f"--storage {url}: the folder {str(path.parent)!r} does not exist")
         with reported(url, journal_reads=True):
+            path = pathlib.Path(url.removeprefix(JOURNAL_PREFIX)).absolute()
             return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
     import sqlalchemy.exc
 

@@ -110,3 +110,18 @@ def test_debug_shows_the_traceback(tmp_path):
     assert code == 2 and "Traceback" not in err
     code, _, err = run_cli("train", "--config", MLP, "--workdir", str(tmp_path), "--config.num_devices=9", "--debug")
     assert code == 2 and "Traceback" in err and "num_devices=9" in err
+
+
+def test_a_file_storage_may_be_in_the_workdir_a_first_worker_makes(tmp_path):
+    """As docs/sweeps.md shows it: ``--workdir /shared/sweeps/lr --storage journal:/shared/sweeps/lr/study.journal``
+    before that folder exists. Any other missing folder is one line, before anything is written."""
+    from lectarch.config import ConfigError
+    from lectarch.sweep.storage import check_storage_folder
+
+    workdir = tmp_path / "sweeps" / "lr"
+    for url in (f"journal:{workdir / 'study.journal'}", f"sqlite:///{workdir / 'study.db'}", "postgresql://u:p@h/db"):
+        check_storage_folder(url, workdir)
+    for url in (f"journal:{tmp_path / 'elsewhere' / 'j.log'}", f"sqlite:///{workdir / 'db' / 'study.db'}"):
+        with pytest.raises(ConfigError, match="does not exist"):
+            check_storage_folder(url, workdir)
+    assert not (tmp_path / "sweeps").exists()

@@ -19,8 +19,10 @@ from lectarch.train.metrics import read_metrics
 from tests.helpers import REPO
 
 CONFIG = os.path.join(REPO, "experiments", "configs", "mlp_digits.py")
+# Tiny trials, on one device (in this process too: no test here is about the device count) and
+# without the MLP's pictures at each eval (nothing here reads a trial's pictures).
 TINY = ["num_steps=3", "batch_size=16", "eval_batch_size=360", "eval_every=3", "log_every=3",
-        "checkpoint_every=3", "model.width=8"]
+        "checkpoint_every=3", "model.width=8", "num_devices=1", "pictures=false"]
 
 
 def _space(tmp_path, body: str):
@@ -68,10 +70,14 @@ def test_pruned_on_intermediate_eval_metric(tmp_path):
 
 
 def _killed_worker(storage_url: str, study_name: str, trial_workdir) -> int:
-    """A real process that starts a trial the way a sweep worker does and is killed with SIGKILL."""
+    """A real process that starts a trial the way a sweep worker does and is killed with SIGKILL.
+
+    It opens the storage with ``lectarch.sweep.storage.make_storage`` (the sweep's heartbeat settings,
+    without importing JAX): the stale-trial callback that the sweep's ``make_storage`` adds runs only
+    inside ``Study.optimize``, which this process never reaches."""
     code = textwrap.dedent(f"""
         import os, socket, sys, optuna
-        from lectarch.sweep.optuna_sweep import make_storage
+        from lectarch.sweep.storage import make_storage
         study = optuna.load_study(study_name={study_name!r}, storage=make_storage({storage_url!r}))
         study.enqueue_trial({{"learning_rate": 0.3}})  # far from trial 0's, so fANOVA sees a difference
         trial = study.ask()
@@ -173,7 +179,11 @@ def test_trial_of_a_worker_that_stopped_sending_heartbeats_is_failed_and_retried
 
 
 def test_workers_sharing_one_storage_url_add_trials_to_one_study(tmp_path):
-    """Two `lectarch sweep` processes with the same --storage (as on two machines) fill one study."""
+    """Two `lectarch sweep` workers with the same --storage (as on two machines) fill one study: one in
+    a process of its own, the other in this process (a second new process would only start JAX again)."""
+    import time
+
+    from tests.faults.common import run_cli
     from tests.helpers import cli_env
 
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
@@ -183,13 +193,24 @@ def test_workers_sharing_one_storage_url_add_trials_to_one_study(tmp_path):
         def space(trial):
             return {"learning_rate": trial.suggest_float("learning_rate", 1e-3, 1e-1, log=True)}
     """)
-    cmd = [sys.executable, "-m", "lectarch", "sweep", "--config", CONFIG, "--space", str(space), "--storage", storage,
-           "--study-name", "shared", "--trials", "4", "--sampler", "random"] + [f"--config.{o}" for o in TINY]
-    workers = [subprocess.Popen(cmd + ["--workdir", str(tmp_path / f"machine{i}")], cwd=REPO, env=cli_env(1),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
-    for w in workers:
-        out, err = w.communicate(timeout=300)
-        assert w.returncode == 0, err
+    argv = ["sweep", "--config", CONFIG, "--space", str(space), "--storage", storage, "--study-name", "shared",
+            "--trials", "4", "--sampler", "random", *(f"--config.{o}" for o in TINY)]
+    # (this process's XLA flags, 8 devices of which the trials use one: the two share compiled programs)
+    other = subprocess.Popen([sys.executable, "-m", "lectarch", *argv, "--workdir", str(tmp_path / "machine1")],
+                             cwd=REPO, env=cli_env(8), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # This worker joins once the other one trains its first trial, so that both work on the study
+        # at once (started together, this one would finish the study before the other's JAX is up).
+        trials_dir, deadline = tmp_path / "machine1" / "trials", time.monotonic() + 300
+        while other.poll() is None and not (trials_dir.is_dir() and any(trials_dir.iterdir())):
+            assert time.monotonic() < deadline, "the other worker started no trial in 300 s"
+            time.sleep(0.02)
+        code, _, err = run_cli(*argv, "--workdir", str(tmp_path / "machine0"))
+        _, other_err = other.communicate(timeout=300)
+    finally:
+        other.kill()
+    assert code == 0, err
+    assert other.returncode == 0, other_err
     study = optuna.load_study(study_name="shared", storage=storage)
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     states = [(t.number, t.state.name, t.user_attrs.get("failure"), t.user_attrs.get("worker")) for t in study.trials]

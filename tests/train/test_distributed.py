@@ -19,8 +19,9 @@ from lectarch.train.metrics import read_metrics
 from lectarch.train.state import init_state
 from tests.helpers import REPO, cli_env, config
 
+# No pictures at the eval (nothing here reads them; the MLP would draw three per run).
 TINY = ("num_steps=4", "batch_size=16", "eval_batch_size=120", "log_every=1", "eval_every=4",
-        "checkpoint_every=2", "model.width=32", "progress=false")
+        "checkpoint_every=2", "model.width=32", "progress=false", "pictures=false")
 
 
 def _free_port() -> int:

@@ -10,8 +10,8 @@ A line ending in ``&`` starts a job in the background, as a user would, and the 
 ``--pause`` seconds later; a block's background jobs are waited for. A block whose comment shows
 ``error: ...`` must exit non-zero and print that message. A command that needs what a laptop lacks
 (a SLURM cluster, a remote PostgreSQL host, a small file system) is listed, not run. The guide
-*Your own model or dataset* runs in a folder outside the repository holding its three files, a copy
-of ``experiments/plugins/`` and a config with an error in it. Each block ends as: ``ok``,
+*Your own model or dataset* runs in two folders outside the repository: one holding its three
+files, one a copy of ``experiments/plugins/`` and a config with an error in it. Each block ends as: ``ok``,
 ``expected error``, ``stopped at the time limit`` (ran that long without an error) or ``FAILED``.
 """
 
@@ -76,18 +76,19 @@ def inline_commands(page: pathlib.Path, seen: set):
             yield command
 
 
-def own_folder(root: pathlib.Path) -> pathlib.Path:
-    """A folder outside the repository with the guide's three files, the worked example and a
-    config with an error in it, as *Your own model or dataset* asks a reader to make."""
-    folder = pathlib.Path(tempfile.mkdtemp(prefix="lectarch_own_"))
+def own_folders(root: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
+    """Two folders outside the repository, as *Your own model or dataset* asks a reader to make: one
+    with the guide's three files, one with a copy of the worked example (``experiments/plugins/``)
+    and a config with an error in it."""
+    minimal, worked = (pathlib.Path(tempfile.mkdtemp(prefix=f"lectarch_{n}_")) for n in ("minimal", "plugins"))
     text = (root / "docs" / "your-own-model.md").read_text()
     for code in re.findall(r"```python\n(# (\w+\.py)\n.*?)```", text, flags=re.S):
-        (folder / code[1]).write_text(code[0])
+        (minimal / code[1]).write_text(code[0])
     for name in os.listdir(root / "experiments" / "plugins"):
         if name.endswith(".py"):
-            shutil.copy(root / "experiments" / "plugins" / name, folder / name)
-    (folder / "broken_config.py").write_text("def get_config():\n    return undefined_name\n")
-    return folder
+            shutil.copy(root / "experiments" / "plugins" / name, worked / name)
+    (worked / "broken_config.py").write_text("def get_config():\n    return undefined_name\n")
+    return minimal, worked
 
 
 def run_block(commands: list[str], cwd: pathlib.Path, env: dict, timeout: float, pause: float):
@@ -120,9 +121,11 @@ def shown_message(message: str) -> str:
     return "".join(".*?" if p == "..." else r"\d+" if p == "N" or p.isdigit() else re.escape(p) for p in parts)
 
 
-def verdict(rc, out: str, expected: list[str]) -> str:
+def verdict(rc, out: str, expected: list[str], debug: bool = False) -> str:
     if rc is None:
         return "stopped at the time limit" if "Traceback" not in out else "FAILED"
+    if debug:  # --debug asks for the traceback of the error
+        return "expected error (with the traceback --debug asks for)" if rc != 0 and "Traceback" in out else "FAILED"
     if expected:
         patterns = [shown_message(e) for e in expected]
         shown = all(re.search(p, out) for p in patterns)
@@ -141,13 +144,13 @@ def main(argv=None) -> int:
     env = dict(os.environ, VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}:{os.environ['PATH']}")
     env.pop("PYTHONHOME", None)
     pages = [p for p in FRONT + DOCS if not args.only or p.name in args.only.split(",")]
-    own = own_folder(REPO)
+    minimal, worked = own_folders(REPO)
     report = [f"# Guide walk ({time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, "
               f"limit {args.timeout:.0f} s a block)", "",
               "| where | commands | result | seconds | last output |", "|---|---|---|---|---|"]
     failed, seen = 0, set()
     for page in pages:
-        cwd = own if page.name == "your-own-model.md" else REPO
+        own = page.name == "your-own-model.md"
         runs = [(f"{page.relative_to(REPO)}:{start}", commands_of(body),
                  [m.group(1) for line in body for m in [EXPECTED.search(line)] if m]) for start, body in blocks(page)]
         runs += [(f"{page.relative_to(REPO)} (inline)", [FIRST[c], c] if c in FIRST else [c], [])
@@ -157,10 +160,12 @@ def main(argv=None) -> int:
             runnable = [c for c in commands if not needs[c]]
             missing = sorted({why for whys in needs.values() for why in whys})
             result, seconds, tail = "", 0.0, ""
+            cwd = REPO if not own else worked if any(w in " ".join(commands) for w in ("gru_", "broken_config", "lstn")) \
+                else minimal
             if runnable:
                 print(f"{where}: {' ; '.join(runnable)}", file=sys.stderr, flush=True)
                 rc, seconds, out = run_block(runnable, cwd, env, args.timeout, args.pause)
-                result = verdict(rc, out, expected)
+                result = verdict(rc, out, expected, debug=any("--debug" in c for c in runnable))
                 tail = " / ".join(line.strip() for line in out.strip().splitlines()[-3:])[-300:]
                 failed += result == "FAILED"
                 print(f"  -> {result} ({seconds:.0f} s) {tail[-200:]}", file=sys.stderr, flush=True)

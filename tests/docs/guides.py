@@ -83,6 +83,10 @@ def run_documented(guide: str, command: str, tmp: pathlib.Path, *fast: str) -> i
         env[key] = value
     args = words[1:] + list(fast)
     if env:  # a different process environment: run it as a subprocess
+        from tests.xla_flags import COMPILE_FAST, USERS_CODEGEN
+
+        if "XLA_FLAGS" in env and not USERS_CODEGEN:  # the guide's flags, and the suite's code generation
+            env["XLA_FLAGS"] = f"{env['XLA_FLAGS']} {COMPILE_FAST}"
         full = dict(os.environ, **env, JAX_PLATFORMS="cpu")
         cmd = [sys.executable, "-m", "lectarch", *args] if words[0] == "lectarch" else [sys.executable, *args]
         out = subprocess.run(cmd, cwd=REPO, env=full, capture_output=True, text=True, timeout=600)

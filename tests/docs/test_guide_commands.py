@@ -63,14 +63,20 @@ def test_training_guide_config_errors(tmp_path, capsys):
 def test_training_guide_eight_cpu_devices(tmp_path):
     command = ("XLA_FLAGS=--xla_force_host_platform_device_count=8 lectarch train --config "
                "experiments/configs/mlp_digits.py --workdir runs/mlp_8 --config.num_devices=8")
-    assert run_documented("docs/training.md", command, tmp_path, *FEW) == 0
+    # a subprocess (XLA_FLAGS is read at start-up) that compiles with XLA's default code generation: a small MLP
+    assert run_documented("docs/training.md", command, tmp_path, *FEW, "--config.pictures=false",
+                          "--config.model.depth=1", "--config.model.width=16") == 0
     assert steps_logged(tmp_path / "mlp_8") == [3, 6]
 
 
 def test_recurrent_guide_family_commands(tmp_path):
+    small = {"family_one_to_many": ("--config.data.num_eval=64", "--config.eval_batch_size=64"),
+             "deep_lstm_chars": ("--config.data.seq_len=16", "--config.data.eval_fraction=0.01",
+                                 "--config.model.embed_dim=8", "--config.batch_size=16")}  # still 2 layers, dropout
     for name in ("family_one_to_many", "deep_lstm_chars"):
         command = f"lectarch train --config experiments/configs/{name}.py --workdir runs/{name}"
-        assert run_documented("docs/recurrent.md", command, tmp_path, *FEW) == 0
+        assert run_documented("docs/recurrent.md", command, tmp_path, *FEW, "--config.model.hidden=8",
+                              "--config.pictures=false", *small[name]) == 0
         assert steps_logged(tmp_path / name, "eval") == [6]
 
 
@@ -85,10 +91,13 @@ def test_recurrent_guide_adding_commands(tmp_path):
     guide = "docs/recurrent.md"
     command = ("lectarch train --config experiments/configs/adding_lstm.py --workdir runs/adding_lstm "
                "--config.data.T=100")
-    assert run_documented(guide, command, tmp_path, *FEW) == 0
+    small = ("--config.model.hidden=8", "--config.data.num_eval=64", "--config.eval_batch_size=64",
+             "--config.pictures=false")
+    assert run_documented(guide, command, tmp_path, *FEW, *small) == 0
     results = tmp_path / "rnn_vs_lstm.md"
     assert run_documented(guide, "python -m experiments.rnn_vs_lstm --workdir runs/rnn_vs_lstm", tmp_path,
-                          "--T", "10", "--steps", "6", "--results", str(results), "--config.eval_every=6") == 0
+                          "--T", "10", "--steps", "6", "--results", str(results), "--config.eval_every=6",
+                          *small) == 0
     assert_results_file(results, "| 10 | LSTM |", "| 10 | tanh RNN |")
 
 
@@ -103,13 +112,18 @@ def test_recurrent_guide_variants_command(tmp_path):
 def test_transformer_guide_toy_task_commands(tmp_path, capsys):
     guide, workdir = "docs/transformer.md", tmp_path / "transformer_reverse"
     train = "lectarch train --config experiments/configs/transformer_reverse.py --workdir runs/transformer_reverse"
+    # no pictures during training: the one checked below must come from `lectarch visualize`
     assert run_documented(guide, train, tmp_path, *FEW, "--config.model.num_encoder_layers=1",
-                          "--config.model.num_decoder_layers=1", "--config.model.d_model=32",
-                          "--config.model.d_ff=64") == 0
+                          "--config.model.num_decoder_layers=1", "--config.model.d_model=16",
+                          "--config.model.num_heads=2", "--config.model.d_ff=32", "--config.data.eval_size=32",
+                          "--config.data.decode_examples=8", "--config.eval_batch_size=8",
+                          "--config.pictures=false") == 0
+    assert not (workdir / "pictures").exists()
     capsys.readouterr()
     for command in ("lectarch decode --workdir runs/transformer_reverse",
                     "lectarch decode --workdir runs/transformer_reverse --beam 4"):
-        assert run_documented(guide, command, tmp_path, "--examples", "8") == 0
+        # batches of 8 as in training's decode_metrics; --show 0: no extra one-example programs
+        assert run_documented(guide, command, tmp_path, "--examples", "8", "--batch-size", "8", "--show", "0") == 0
         record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         assert record["step"] == 6 and record["examples"] == 8
     assert run_documented(guide, "lectarch visualize --workdir runs/transformer_reverse", tmp_path) == 0
@@ -119,8 +133,13 @@ def test_transformer_guide_toy_task_commands(tmp_path, capsys):
 def test_transformer_guide_mock_translation_command(tmp_path):
     guide = "docs/transformer.md"
     [command] = [c for c in _commands(guide) if "transformer_base_wmt14.py" in c]
+    # the sizes of tests/data/test_translation.py's MOCK run (the same programs), no pictures
+    small = ("--config.data.mock_examples=48", "--config.data.vocab_size=48", "--config.data.max_len=24",
+             "--config.data.decode_examples=8", "--config.model.d_model=16", "--config.model.d_ff=32",
+             "--config.batch_size=8", "--config.eval_batch_size=8", "--config.pictures=false")
     assert run_documented(guide, command, tmp_path, "--config.num_steps=3", "--config.eval_every=3",
-                          "--config.log_every=3", "--config.checkpoint_every=3", "--config.progress=false") == 0
+                          "--config.log_every=3", "--config.checkpoint_every=3", "--config.progress=false",
+                          *small) == 0
     evals = [json.loads(line) for line in (tmp_path / "wmt_mock" / "metrics.jsonl").read_text().splitlines()]
     assert [e["step"] for e in evals if e["split"] == "eval"] == [3] and "bleu" in evals[-1]
 
@@ -162,9 +181,14 @@ def test_inspection_guide_gradflow_commands(tmp_path, capsys):
 
 def test_inspection_guide_experiment_scripts(tmp_path):
     guide = "docs/inspection.md"
-    few = ("--steps", "6", "--config.eval_every=6", "--config.log_every=3", "--config.checkpoint_every=6")
-    runs = {"depth": few, "vanishing": ("--models", "rnn,full", *few, "--config.data.T=10", "--config.num_devices=1"),
-            "exploding": (*few, "--config.data.T=10", "--config.num_devices=1"),
+    # no assert reads a picture drawn during training (the scripts' own figures are still drawn)
+    few = ("--steps", "6", "--config.eval_every=6", "--config.log_every=3", "--config.checkpoint_every=6",
+           "--config.pictures=false")
+    small_rnn = ("--config.data.T=10", "--config.num_devices=1", "--config.model.hidden=4",
+                 "--config.data.num_eval=64", "--config.eval_batch_size=64")
+    runs = {"depth": (*few, "--config.model.depth=3", "--config.model.width=16"),
+            "vanishing": ("--models", "rnn,full", *few, *small_rnn),
+            "exploding": (*few, *small_rnn),
             "scan_vs_unroll": ("--lengths", "4", "--unroll-max", "4", "--repeats", "1", "--hidden", "4", "--batch", "2")}
     rows = {"depth": ("| sigmoid |", "| relu |"), "vanishing": ("| tanh RNN |", "| LSTM |"),
             "exploding": ("| noclip |", "| clip |"), "scan_vs_unroll": ("| scan | 4 |", "| unroll | 4 |")}

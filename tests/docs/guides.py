@@ -20,8 +20,8 @@ TESTED_BY = re.compile(r"^Tested by: (tests/\S+\.py)::(\w+)\s*$")
 
 
 def shell_blocks(path: pathlib.Path) -> list[dict]:
-    """Each shell code block: its commands (continuation lines joined, comments dropped), its first
-    line number and the ``Tested by: tests/FILE.py::NAME`` line under it (None if there is none)."""
+    """Each shell code block: its lines as written, its commands (continuation lines joined, comments
+    dropped), its first line number and the ``Tested by: tests/FILE.py::NAME`` line under it (None if there is none)."""
     lines = path.read_text().splitlines()
     blocks, i = [], 0
     while i < len(lines):
@@ -41,7 +41,7 @@ def shell_blocks(path: pathlib.Path) -> list[dict]:
         while j < len(lines) and not lines[j].strip():
             j += 1
         tested = TESTED_BY.match(lines[j]) if j < len(lines) else None
-        blocks.append({"line": start, "commands": commands_of(body),
+        blocks.append({"line": start, "body": body, "commands": commands_of(body),
                        "tested_by": tested.groups() if tested else None})
     return blocks
 

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from tests.docs.guides import DOCS, FENCE, FRONT, REPO, SHELL_LANGS, commands_of
+from tests.docs.guides import DOCS, FRONT, REPO, shell_blocks
 
 NEEDS = {"sbatch": "a SLURM cluster", "dbhost": "a PostgreSQL server at dbhost",
          "/mnt/small": "a small file system to fill", "ACCEL=cuda12": "an NVIDIA GPU",
@@ -41,26 +41,6 @@ MENTIONS = re.compile(
 FIRST = {"lectarch visualize --workdir runs/cnn":
          "lectarch train --config experiments/configs/cnn_digits.py --workdir runs/cnn"}
 EXPECTED = re.compile(r"#\s*(lectarch \w+: error: .*?)(?:\.\.\.|$)")
-
-
-def blocks(page: pathlib.Path):
-    """(first line, body lines, language) of each shell block, and of each fenced plain block whose
-    first word is a command."""
-    lines = page.read_text().splitlines()
-    i = 0
-    while i < len(lines):
-        m = FENCE.match(lines[i])
-        if not m:
-            i += 1
-            continue
-        lang, start, body = m.group(1), i + 1, []
-        i += 1
-        while i < len(lines) and not lines[i].startswith("```"):
-            body.append(lines[i])
-            i += 1
-        i += 1
-        if lang in SHELL_LANGS:
-            yield start, body
 
 
 def inline_commands(page: pathlib.Path, seen: set):
@@ -151,8 +131,8 @@ def main(argv=None) -> int:
     failed, seen = 0, set()
     for page in pages:
         own = page.name == "your-own-model.md"
-        runs = [(f"{page.relative_to(REPO)}:{start}", commands_of(body),
-                 [m.group(1) for line in body for m in [EXPECTED.search(line)] if m]) for start, body in blocks(page)]
+        runs = [(f"{page.relative_to(REPO)}:{b['line']}", b["commands"],
+                 [m.group(1) for line in b["body"] for m in [EXPECTED.search(line)] if m]) for b in shell_blocks(page)]
         runs += [(f"{page.relative_to(REPO)} (inline)", [FIRST[c], c] if c in FIRST else [c], [])
                  for c in inline_commands(page, seen)]
         for where, commands, expected in runs:

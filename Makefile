@@ -44,7 +44,7 @@ run: $(STAMP)
 	$(BIN)/lectarch train --config experiments/configs/mlp_digits.py --workdir $(WORKDIR)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q -n auto --dist worksteal
 
 # make bench: every row this machine can run; make bench DEVICE=gpu: the GPU rows, results in
 # experiments/results/bench/bench_gpu.md (docs/benchmarks.md)

@@ -39,7 +39,7 @@ import optuna
 from lectarch.config import ConfigError
 from lectarch.experiment import load_config
 from lectarch.sweep.space import Space, as_overrides, check_space, load_space
-from lectarch.train.workdir import WorkdirLocked
+from lectarch.train.workdir import WorkdirLocked, pid_alive
 from lectarch.sweep.storage import GRACE_S, HEARTBEAT_S, default_storage, reported
 from lectarch.sweep.storage import check_storage_folder, make_storage as _make_storage
 
@@ -94,20 +94,6 @@ def _worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a killed worker its parent has not reaped yet is a zombie: dead all the same
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rpartition(")")[2].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 def _retry(study: optuna.Study, trial: optuna.trial.FrozenTrial, reason: str) -> None:
     """Queue the same parameters again, in the same sub-workdir (so training resumes)."""
     attrs = {k: v for k, v in trial.user_attrs.items() if k in ("workdir", "overrides")}
@@ -132,7 +118,7 @@ def fail_killed_trials(study: optuna.Study, storage: optuna.storages.BaseStorage
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         worker = t.user_attrs.get("worker", "")
         worker_host, _, pid = worker.rpartition(":")
-        if worker_host != host or not pid.isdigit() or _pid_alive(int(pid)):
+        if worker_host != host or not pid.isdigit() or pid_alive(int(pid)):
             continue
         reason = f"killed: worker {worker} stopped while the trial was running"
         if teller is None:

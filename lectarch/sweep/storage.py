@@ -105,11 +105,11 @@ def file_storage_folder(url: str) -> pathlib.Path | None:
     return None
 
 
-def check_storage_folder(url: str, workdir: pathlib.Path) -> None:
-    """Before anything is written: a file storage's folder exists, or is the workdir the sweep makes
-    (as a first worker on a shared file system needs)."""
+def check_storage_folder(url: str, workdir: pathlib.Path | None = None) -> None:
+    """A file storage's folder exists, or is ``workdir``, the folder a sweep makes before it opens the
+    storage (as a first worker on a shared file system needs). Called before anything is written."""
     folder = file_storage_folder(url)
-    if folder is not None and not folder.is_dir() and folder != workdir.absolute():
+    if folder is not None and not folder.is_dir() and (workdir is None or folder != workdir.absolute()):
         raise ConfigError(f"--storage {url}: the folder {str(folder)!r} does not exist (a storage may be in a "
                           f"folder that exists or in the --workdir)")
 
@@ -118,9 +118,7 @@ def make_storage(url: str, *, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRA
                  stale_trial_callback: Callable | None = None) -> optuna.storages.BaseStorage:
     """The storage named by ``url``: a journal file or a database with heartbeats. A file storage's
     folder must exist (a sweep makes its workdir first, so a storage in the workdir does)."""
-    folder = file_storage_folder(url)
-    if folder is not None and not folder.is_dir():
-        raise ConfigError(f"--storage {url}: the folder {str(folder)!r} does not exist")
+    check_storage_folder(url)
     if url.startswith(JOURNAL_PREFIX):
         with reported(url, journal_reads=True):
             path = pathlib.Path(url.removeprefix(JOURNAL_PREFIX)).absolute()

@@ -37,7 +37,7 @@ from lectarch.config import ConfigError
 from lectarch.train import checksums
 from lectarch.train.state import TrainState
 from lectarch.train.tree_names import path_name
-from lectarch.train.workdir import describe_os_error
+from lectarch.train.workdir import describe_os_error, pid_alive
 
 
 class CheckpointCorrupt(Exception):
@@ -53,16 +53,6 @@ class CheckpointMismatch(ConfigError):
 
 
 PROBE = ".lectarch-write-test-"  # + the pid: the folder that checks a step folder can be created
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 class CheckpointSaveError(Exception):
@@ -184,7 +174,7 @@ class Checkpointer:
         """The empty probe folder of a process killed between its ``mkdir`` and ``rmdir`` (kill -9)."""
         for probe in self.directory.glob(f"{PROBE}*"):
             pid = probe.name.removeprefix(PROBE)
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not pid_alive(int(pid)):
                 try:
                     probe.rmdir()
                 except OSError:

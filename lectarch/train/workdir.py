@@ -148,5 +148,20 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
         os.close(dir_fd)
 
 
-__all__ = ["LOCK_NAME", "RunLock", "WorkdirError", "WorkdirLocked", "atomic_write_text", "describe_os_error",
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine is running (a zombie its parent has not reaped is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+__all__ = ["LOCK_NAME", "RunLock", "WorkdirError", "WorkdirLocked", "atomic_write_text", "describe_os_error", "pid_alive",
            "prepare"]

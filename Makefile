@@ -6,6 +6,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+UV := $(BIN)/python -m uv pip
+IN_VENV := -q --python $(BIN)/python
 ifeq ($(origin ACCEL),undefined)
 ACCEL := $(shell bash launch/detect_accel.sh)
 endif
@@ -32,10 +34,10 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "lectarch needs python >= 3.11")'
 	@echo "lectarch: installing $(ABOUT_$(ACCEL)): ACCEL=$(ACCEL), .[$(EXTRAS_$(ACCEL))] (ACCEL=cpu|cuda12|tpu picks another)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip uninstall -q -y $(OTHERS_$(ACCEL)) 2>/dev/null || true
-	$(BIN)/python -m pip install -q --disable-pip-version-check --no-compile -c constraints.txt -e '.[$(EXTRAS_$(ACCEL))]'
-	@# byte-compiled on every core (pip compiles one file after another); files that are not Python 3 are skipped as pip skips them
-	$(BIN)/python -m compileall -qq -j 0 $(VENV)/lib || true
+	@# pip installs uv (pinned too), which installs the rest several packages at a time and byte-compiles them on every core
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt uv
+	$(UV) uninstall $(IN_VENV) $(OTHERS_$(ACCEL)) 2>/dev/null || true
+	$(UV) install $(IN_VENV) --link-mode copy --compile-bytecode -c constraints.txt -e '.[$(EXTRAS_$(ACCEL))]'
 	rm -f $(VENV)/.installed-*; touch $@
 
 install: $(STAMP)

@@ -2,12 +2,15 @@
 
 The notebooks train for a few hundred steps, enough to show learning; run here, every training in
 them is cut to ``FEW`` steps (each ``"num_steps=N"`` override a cell passes, and its eval, log and
-checkpoint cadence), which still runs every cell and draws every picture they show."""
+checkpoint cadence), which still runs every cell and draws every picture they show. The kernel sees
+one CPU device, as on a laptop (no notebook asks for more; the suite's other processes see 8)."""
 
 import pathlib
 import re
 
 import pytest
+
+from tests.helpers import cli_env
 
 nbformat = pytest.importorskip("nbformat", reason="the notebooks extra: pip install -e '.[notebooks]'")
 nbclient = pytest.importorskip("nbclient", reason="the notebooks extra: pip install -e '.[notebooks]'")
@@ -61,7 +64,7 @@ def test_notebook_runs_top_to_bottom(path, tmp_path):
     assert all(any(c is t for c in cut) for t in trains)  # every cell that trains is cut short
     client = nbclient.NotebookClient(book, timeout=600, kernel_name="python3",
                                      resources={"metadata": {"path": str(path.parent)}})
-    client.execute()  # raises CellExecutionError, naming the cell, on any error
+    client.execute(env=cli_env(1))  # raises CellExecutionError, naming the cell, on any error
     outputs = [o for cell in book.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs), "no picture was shown"

@@ -117,9 +117,9 @@ def test_two_processes_stop_after_the_same_step_when_one_of_them_is_signalled(si
 
 
 # Two processes over gloo training the MLP: log every step (so every loss is compared), save every 40.
-# The steps after 80 are room for the stop asked for in the save of step 80 to come before the end
-# (JAX's preemption notifier looks for a SIGTERM once a second).
-RUN = ("num_steps=240", "batch_size=16", "eval_batch_size=120", "log_every=1", "eval_every=240",
+# The 120 steps after 40 are room for the stop asked for in the save of step 40 to come before the end
+# (JAX's preemption notifier looks for a SIGTERM once a second: at most some 100 steps of this MLP).
+RUN = ("num_steps=160", "batch_size=16", "eval_batch_size=120", "log_every=1", "eval_every=160",
        "checkpoint_every=40", "model.width=32", "progress=false", "compilation_cache=off", "pictures=false")
 WORKER = os.path.join(REPO, "tests", "train", "preemption_worker.py")
 
@@ -156,7 +156,7 @@ def _losses(workdir) -> dict[int, float]:
 
 
 def _run_uninterrupted(workdir) -> None:
-    assert _run_two(workdir) == ["process 0: finished at step 240", "process 1: finished at step 240"]
+    assert _run_two(workdir) == ["process 0: finished at step 160", "process 1: finished at step 160"]
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +167,7 @@ def uninterrupted(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("moment", ["start", "mid", "save:80"])
+@pytest.mark.parametrize("moment", ["start", "mid", "save:40"])
 def test_sigterm_to_one_of_two_processes_saves_one_step_and_resumes_exactly(tmp_path, uninterrupted, moment):
     workdir = tmp_path / "run"
     if moment == "mid":
@@ -178,7 +178,7 @@ def test_sigterm_to_one_of_two_processes_saves_one_step_and_resumes_exactly(tmp_
     assert len(steps) == 1, lines  # both processes stopped after the same step
     (stopped,) = steps
     assert lines == [f"process 0: interrupted at step {stopped}", f"process 1: interrupted at step {stopped}"]
-    assert stopped < 240 and (stopped >= 80 if moment == "save:80" else True)
+    assert stopped < 160 and (stopped >= 40 if moment == "save:40" else True)
     saved = sorted(int(p.name) for p in (workdir / "checkpoints").iterdir() if p.name.isdigit())
     assert saved[-1] == stopped  # the step both stopped after is saved, once, by both together
     assert sorted(_losses(workdir)) == list(range(1, stopped + 1))
@@ -186,7 +186,7 @@ def test_sigterm_to_one_of_two_processes_saves_one_step_and_resumes_exactly(tmp_
         assert stopped <= 1 and saved == [stopped]  # 0 unless the agreement came after the first step
         return  # (resuming from a saved step is shown by the other two moments)
 
-    assert _run_two(workdir) == ["process 0: finished at step 240", "process 1: finished at step 240"]
+    assert _run_two(workdir) == ["process 0: finished at step 160", "process 1: finished at step 160"]
     resumed = _losses(workdir)
-    assert sorted(resumed) == list(range(1, 241))
+    assert sorted(resumed) == list(range(1, 161))
     assert resumed == uninterrupted  # every loss, before and after the stop, to the last digit

@@ -14,7 +14,7 @@ from tests.helpers import config
 MOCK = ("data.mock_examples=48", "data.vocab_size=48", "data.max_len=24", "data.decode_examples=8",
         "model.d_model=16", "model.d_ff=32", "model.num_heads=2", "model.num_encoder_layers=1",
         "model.num_decoder_layers=1", "model.dtype=float32", "num_steps=3", "batch_size=8",
-        "eval_batch_size=8", "eval_every=3", "log_every=3", "checkpoint_every=3", "progress=false")
+        "eval_batch_size=8", "eval_every=3", "log_every=3", "checkpoint_every=3", "progress=false", "num_devices=1")
 
 
 def test_mock_translation_trains_end_to_end_with_bleu(tmp_path, capsys):

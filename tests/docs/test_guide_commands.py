@@ -11,6 +11,9 @@ from tests.docs.guides import REPO, documented, run_documented
 pytestmark = pytest.mark.slow
 FEW = ("--config.num_steps=6", "--config.log_every=3", "--config.eval_every=6", "--config.checkpoint_every=6",
        "--config.progress=false")
+# One device, as on a laptop, where a guide command is not about devices (this process sees 8, and
+# sharding a few steps over them only adds compile time)
+ONE = "--config.num_devices=1"
 
 
 def steps_logged(workdir, split="train"):
@@ -75,7 +78,7 @@ def test_recurrent_guide_family_commands(tmp_path):
                                  "--config.model.embed_dim=8", "--config.batch_size=16")}  # still 2 layers, dropout
     for name in ("family_one_to_many", "deep_lstm_chars"):
         command = f"lectarch train --config experiments/configs/{name}.py --workdir runs/{name}"
-        assert run_documented("docs/recurrent.md", command, tmp_path, *FEW, "--config.model.hidden=8",
+        assert run_documented("docs/recurrent.md", command, tmp_path, *FEW, ONE, "--config.model.hidden=8",
                               "--config.pictures=false", *small[name]) == 0
         assert steps_logged(tmp_path / name, "eval") == [6]
 
@@ -92,7 +95,7 @@ def test_recurrent_guide_adding_commands(tmp_path):
     command = ("lectarch train --config experiments/configs/adding_lstm.py --workdir runs/adding_lstm "
                "--config.data.T=100")
     small = ("--config.model.hidden=8", "--config.data.num_eval=64", "--config.eval_batch_size=64",
-             "--config.pictures=false")
+             "--config.pictures=false", ONE)
     assert run_documented(guide, command, tmp_path, *FEW, *small) == 0
     results = tmp_path / "rnn_vs_lstm.md"
     assert run_documented(guide, "python -m experiments.rnn_vs_lstm --workdir runs/rnn_vs_lstm", tmp_path,
@@ -105,7 +108,7 @@ def test_recurrent_guide_variants_command(tmp_path):
     results = tmp_path / "variants.md"
     assert run_documented("docs/recurrent.md", "python -m experiments.lstm_variants --workdir runs/lstm_variants",
                           tmp_path, "--seeds", "0", "--steps", "6", "--variants", "full,CIFG", "--results",
-                          str(results), "--config.eval_every=6", "--config.data.T=10") == 0
+                          str(results), "--config.eval_every=6", "--config.data.T=10", ONE) == 0
     assert_results_file(results, "| full |", "| CIFG |")
 
 
@@ -113,7 +116,7 @@ def test_transformer_guide_toy_task_commands(tmp_path, capsys):
     guide, workdir = "docs/transformer.md", tmp_path / "transformer_reverse"
     train = "lectarch train --config experiments/configs/transformer_reverse.py --workdir runs/transformer_reverse"
     # no pictures during training: the one checked below must come from `lectarch visualize`
-    assert run_documented(guide, train, tmp_path, *FEW, "--config.model.num_encoder_layers=1",
+    assert run_documented(guide, train, tmp_path, *FEW, ONE, "--config.model.num_encoder_layers=1",
                           "--config.model.num_decoder_layers=1", "--config.model.d_model=16",
                           "--config.model.num_heads=2", "--config.model.d_ff=32", "--config.data.eval_size=32",
                           "--config.data.decode_examples=8", "--config.eval_batch_size=8",
@@ -136,7 +139,7 @@ def test_transformer_guide_mock_translation_command(tmp_path):
     # the sizes of tests/data/test_translation.py's MOCK run (the same programs), no pictures
     small = ("--config.data.mock_examples=48", "--config.data.vocab_size=48", "--config.data.max_len=24",
              "--config.data.decode_examples=8", "--config.model.d_model=16", "--config.model.d_ff=32",
-             "--config.batch_size=8", "--config.eval_batch_size=8", "--config.pictures=false")
+             "--config.batch_size=8", "--config.eval_batch_size=8", "--config.pictures=false", ONE)
     assert run_documented(guide, command, tmp_path, "--config.num_steps=3", "--config.eval_every=3",
                           "--config.log_every=3", "--config.checkpoint_every=3", "--config.progress=false",
                           *small) == 0
@@ -183,8 +186,8 @@ def test_inspection_guide_experiment_scripts(tmp_path):
     guide = "docs/inspection.md"
     # no assert reads a picture drawn during training (the scripts' own figures are still drawn)
     few = ("--steps", "6", "--config.eval_every=6", "--config.log_every=3", "--config.checkpoint_every=6",
-           "--config.pictures=false")
-    small_rnn = ("--config.data.T=10", "--config.num_devices=1", "--config.model.hidden=4",
+           "--config.pictures=false", ONE)
+    small_rnn = ("--config.data.T=10", "--config.model.hidden=4",
                  "--config.data.num_eval=64", "--config.eval_batch_size=64")
     runs = {"depth": (*few, "--config.model.depth=3", "--config.model.width=16"),
             "vanishing": ("--models", "rnn,full", *few, *small_rnn),

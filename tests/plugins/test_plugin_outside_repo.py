@@ -1,5 +1,5 @@
 """The worked plug-in (experiments/plugins) copied outside the repository: train, then visualize,
-inspect and a 3-trial sweep from the workdir alone, all through the ``lectarch`` console script."""
+inspect and a 2-trial sweep from the workdir alone, all through the ``lectarch`` console script."""
 
 import csv
 import json
@@ -48,9 +48,9 @@ def test_plugin_trains_and_every_command_works_from_the_workdir(tmp_path):
     assert "=== forward" in out.stdout and "dot_general" in out.stdout
 
     out = _lectarch(elsewhere, "sweep", "--config", str(run / "config.json"), "--space", str(folder / "gru_space.py"),
-                    "--workdir", "sweep", "--seed", "0", "--config.num_steps=2", "--config.pictures=true", *FAST)
+                    "--workdir", "sweep", "--seed", "0", "--trials", "2", "--config.num_steps=2", "--config.pictures=true", *FAST)
     rows = list(csv.DictReader((elsewhere / "sweep" / "trials.csv").open()))
-    assert [r["state"] for r in rows] == ["COMPLETE"] * 3
+    assert [r["state"] for r in rows] == ["COMPLETE"] * 2
     for trial in sorted((elsewhere / "sweep" / "trials").iterdir()):
         cfg = json.loads((trial / "config.json").read_text())
         assert cfg["model"]["name"] == "gru_model" and cfg["num_steps"] == 2

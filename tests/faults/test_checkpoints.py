@@ -11,7 +11,7 @@ from lectarch.train import checksums
 from lectarch.train.checkpoint import CheckpointCorrupt, Checkpointer, CheckpointMismatch
 from lectarch.experiment import train
 from tests.faults.checkpoint_runs import copy_run, data_files, losses, mlp, seq2seq_run, snapshot, trained  # noqa: F401
-from tests.helpers import lectarch
+from tests.faults.common import run_cli
 
 
 @pytest.fixture
@@ -129,19 +129,21 @@ def test_nonfinite_stop_names_the_last_verified_checkpoint_or_none(tmp_path):
 
 # --- read-only commands: the workdir stays byte-identical ---------------------------------------
 
-def _no_traceback(proc) -> str:
-    text = proc.stdout + proc.stderr
-    assert "Traceback" not in text, text
+def _mismatch(*argv: str) -> str:
+    """``lectarch ARGV`` in this process (a process of its own would only start JAX again): exit 2, no
+    traceback; its output."""
+    code, out, err = run_cli(*argv)
+    text = out + err
+    assert code == 2 and "Traceback" not in text, (code, text)
     return text
 
 
 def test_gradflow_with_another_config_is_a_mismatch_and_changes_nothing(run, tmp_path):
     workdir = copy_run(run, tmp_path / "run")
     before = snapshot(workdir)
-    proc = lectarch("gradflow", "--config", "experiments/configs/mlp_digits.py", "--workdir", str(workdir),
-                    "--out", str(tmp_path / "out"), "--probe", "layers")
-    text = _no_traceback(proc)
-    assert proc.returncode == 2 and "does not fit the config" in text
+    text = _mismatch("gradflow", "--config", "experiments/configs/mlp_digits.py", "--workdir", str(workdir),
+                     "--out", str(tmp_path / "out"), "--probe", "layers")
+    assert "does not fit the config" in text
     assert snapshot(workdir) == before
 
 
@@ -168,18 +170,16 @@ def test_visualize_on_an_edited_config_is_a_mismatch_and_changes_nothing(seq2seq
     cfg["model"]["d_model"] = 64
     (workdir / "config.json").write_text(json.dumps(cfg))
     before = snapshot(workdir)
-    proc = lectarch("visualize", "--workdir", str(workdir))
-    text = _no_traceback(proc)
-    assert proc.returncode == 2 and "does not fit the config" in text and "(32,)" in text and "(64,)" in text
+    text = _mismatch("visualize", "--workdir", str(workdir))
+    assert "does not fit the config" in text and "(32,)" in text and "(64,)" in text
     assert snapshot(workdir) == before
 
 
 def test_decode_with_another_width_is_a_mismatch_and_changes_nothing(seq2seq_run, tmp_path):
     workdir = copy_run(seq2seq_run, tmp_path / "run")
     before = snapshot(workdir)
-    proc = lectarch("decode", "--workdir", str(workdir), "--config.model.d_model=64", "--examples", "4")
-    text = _no_traceback(proc)
-    assert proc.returncode == 2 and "does not fit the config" in text and "(32,)" in text and "(64,)" in text
+    text = _mismatch("decode", "--workdir", str(workdir), "--config.model.d_model=64", "--examples", "4")
+    assert "does not fit the config" in text and "(32,)" in text and "(64,)" in text
     assert snapshot(workdir) == before
 
 

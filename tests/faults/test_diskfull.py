@@ -15,6 +15,7 @@ from lectarch.train import checksums
 from lectarch.experiment import train
 from lectarch.train.loop import EXIT_SAVE
 from tests.faults.checkpoint_runs import losses, mlp
+from tests.faults.common import run_cli
 from tests.helpers import lectarch
 
 ENOSPC = os.strerror(errno.ENOSPC)  # "No space left on device"
@@ -118,9 +119,10 @@ def test_a_real_full_disk_is_one_line_exit_4_and_resumes_when_freed(tmp_path):
         assert ENOSPC in text and str(workdir / "checkpoints") in text
         assert checksums.verify(workdir / "checkpoints" / "10") is None
         filler.unlink()
-        resumed = lectarch("train", "--config", "experiments/configs/mlp_digits.py", "--workdir", str(workdir),
-                           *(f"--config.{o}" for o in (*mlp_overrides("num_steps=20"), *wide)))
-        assert resumed.returncode == 0 and "Resuming from step 10" in resumed.stderr, resumed.stderr
+        # the resume in this process (a process of its own would only start JAX again)
+        code, _, err = run_cli("train", "--config", "experiments/configs/mlp_digits.py", "--workdir", str(workdir),
+                               *(f"--config.{o}" for o in (*mlp_overrides("num_steps=20"), *wide)))
+        assert code == 0 and "Resuming from step 10" in err, err
         reference = tmp_path / "reference"
         assert train(mlp("num_steps=20", *wide), reference).status == "finished"
         assert losses(workdir) == losses(reference)

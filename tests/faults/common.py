@@ -13,9 +13,11 @@ from tests.shared_runs import shared_folder
 
 MLP = str(pathlib.Path(REPO) / "experiments" / "configs" / "mlp_digits.py")
 CNN = str(pathlib.Path(REPO) / "experiments" / "configs" / "cnn_digits.py")
-# A run of a few fast steps (8 CPU devices: batches are multiples of 8).
+# A run of a few fast steps, on one of the 8 devices and without pictures (a test that needs either
+# says so after TINY: a later override wins).
 TINY = ["--config.num_steps=6", "--config.log_every=2", "--config.eval_every=6", "--config.checkpoint_every=2",
-        "--config.batch_size=16", "--config.model.width=16", "--config.progress=false"]
+        "--config.batch_size=16", "--config.model.width=16", "--config.progress=false", "--config.num_devices=1",
+        "--config.pictures=false"]
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:

@@ -9,7 +9,8 @@ from lectarch.train.loop import summary
 from lectarch.train.progress import PlainProgress, format_eta, make_progress
 from tests.helpers import config, lectarch
 
-TINY = ["num_steps=6", "log_every=2", "eval_every=3", "checkpoint_every=3", "model.width=8"]
+TINY = ["num_steps=6", "log_every=2", "eval_every=3", "checkpoint_every=3", "model.width=8", "pictures=false",
+        "num_devices=1"]  # (nothing here reads pictures or depends on the device count)
 
 
 class FakeClock:

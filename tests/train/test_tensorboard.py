@@ -37,12 +37,12 @@ def get_json(url: str, timeout_s: float = 60.0, ready=lambda body: True):
 
 def test_tensorboard_serves_the_logged_train_and_eval_losses(tmp_path):
     cfg = config("mlp_digits", "progress=false", "num_steps=6", "log_every=2", "eval_every=3",
-                 "checkpoint_every=6", "model.width=8")
+                 "checkpoint_every=6", "model.width=8", "num_devices=1")
     runs = tmp_path / "runs"
     workdir = runs / "mlp"
     result = train(cfg, workdir)
     train(config("mlp_digits", "progress=false", "num_steps=2", "log_every=2", "eval_every=2",
-                 "checkpoint_every=2", "model.width=8"), runs / "other")
+                 "checkpoint_every=2", "model.width=8", "num_devices=1"), runs / "other")
     (line,) = [ln for ln in summary(result).splitlines() if "--logdir" in ln]
     printed = shlex.split(line)[1:]  # the command as printed: "  tensorboard PROGRAM --logdir DIR"
     assert printed[1:] == ["--logdir", str(runs)]

@@ -9,13 +9,11 @@ import pytest
 
 from lectarch.experiment import train
 from lectarch.train.metrics import read_metrics
-from tests.helpers import config
+from tests.helpers import LEAN, config
 from tests.shared_runs import shared_folder
 
-# On one of the 8 devices this process sees: what is saved, set aside and resumed does not depend on
-# the device count (restores across device counts: tests/train/test_prng.py, test_distributed.py)
 MLP = ("num_steps=20", "log_every=5", "eval_every=20", "checkpoint_every=10", "model.width=16", "progress=false",
-       "pictures=false", "num_devices=1")
+       *LEAN)
 
 
 def mlp(*overrides: str):
@@ -42,12 +40,12 @@ def mlp_30_losses(tmp_path_factory) -> dict[int, float]:
 
 
 def _train_copy_task(workdir: pathlib.Path) -> None:
-    """One encoder and one decoder layer of width 32 on one device, no pictures: what the tests read of
-    it is the checkpoint's shapes and that it decodes."""
+    """One encoder and one decoder layer of width 32: what the tests read of it is the checkpoint's
+    shapes and that it decodes."""
     cfg = ["num_steps=4", "log_every=2", "eval_every=4", "checkpoint_every=4", "model.d_model=32",
            "model.d_ff=64", "model.num_heads=2", "model.num_encoder_layers=1", "model.num_decoder_layers=1",
            "batch_size=16", "eval_batch_size=64", "data.eval_size=64", "data.decode_examples=0",
-           "data.train_size=512", "progress=false", "pictures=false", "num_devices=1"]
+           "data.train_size=512", "progress=false", *LEAN]
     assert train(config("transformer_copy", *cfg), workdir).status == "finished"
 
 

@@ -8,16 +8,14 @@ import pathlib
 import pytest
 
 from lectarch.cli import main
-from tests.helpers import REPO
+from tests.helpers import LEAN, REPO, flags
 from tests.shared_runs import shared_folder
 
 MLP = str(pathlib.Path(REPO) / "experiments" / "configs" / "mlp_digits.py")
 CNN = str(pathlib.Path(REPO) / "experiments" / "configs" / "cnn_digits.py")
-# A run of a few fast steps, on one of the 8 devices and without pictures (a test that needs either
-# says so after TINY: a later override wins).
-TINY = ["--config.num_steps=6", "--config.log_every=2", "--config.eval_every=6", "--config.checkpoint_every=2",
-        "--config.batch_size=16", "--config.model.width=16", "--config.progress=false", "--config.num_devices=1",
-        "--config.pictures=false"]
+# A run of a few fast steps (a test that needs pictures or devices says so after TINY)
+TINY = flags(("num_steps=6", "log_every=2", "eval_every=6", "checkpoint_every=2", "batch_size=16", "model.width=16",
+              "progress=false", *LEAN))
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:

@@ -16,7 +16,7 @@ from lectarch.experiment import train
 from lectarch.train.loop import EXIT_SAVE
 from tests.faults.checkpoint_runs import losses, mlp
 from tests.faults.common import run_cli
-from tests.helpers import lectarch
+from tests.helpers import flags, lectarch
 
 ENOSPC = os.strerror(errno.ENOSPC)  # "No space left on device"
 
@@ -113,7 +113,7 @@ def test_a_real_full_disk_is_one_line_exit_4_and_resumes_when_freed(tmp_path):
         free = os.statvfs(mnt).f_bavail * os.statvfs(mnt).f_frsize
         filler.write_bytes(b"\0" * max(free - 200_000, 0))  # room for logs, not for a checkpoint
         proc = lectarch("train", "--config", "experiments/configs/mlp_digits.py", "--workdir", str(workdir),
-                        *(f"--config.{o}" for o in (*mlp_overrides("num_steps=20"), *wide)))
+                        *flags((*mlp_overrides("num_steps=20"), *wide)))
         text = proc.stdout + proc.stderr
         assert proc.returncode == 4 and "Traceback" not in text and "ImportError" not in text, text
         assert ENOSPC in text and str(workdir / "checkpoints") in text
@@ -121,7 +121,7 @@ def test_a_real_full_disk_is_one_line_exit_4_and_resumes_when_freed(tmp_path):
         filler.unlink()
         # the resume in this process (a process of its own would only start JAX again)
         code, _, err = run_cli("train", "--config", "experiments/configs/mlp_digits.py", "--workdir", str(workdir),
-                               *(f"--config.{o}" for o in (*mlp_overrides("num_steps=20"), *wide)))
+                               *flags((*mlp_overrides("num_steps=20"), *wide)))
         assert code == 0 and "Resuming from step 10" in err, err
         reference = tmp_path / "reference"
         assert train(mlp("num_steps=20", *wide), reference).status == "finished"

@@ -14,12 +14,10 @@ from lectarch.experiment import train
 from lectarch.train import checksums
 from tests.faults.checkpoint_runs import losses, mlp
 from tests.faults.common import MLP, run_cli
-from tests.helpers import REPO, cli_env
+from tests.helpers import LEAN, REPO, cli_env, flags
 
-# On one of the 8 devices every process sees (what is saved and when does not depend on the device
-# count, and 8 would only make each process slower).
 STEPS = ("num_steps=40", "log_every=1", "eval_every=20", "checkpoint_every=3", "model.width=16", "progress=false",
-         "pictures=false", "num_devices=1")
+         *LEAN)
 # Each kill: the first checkpoint step it may hit, and the moment. "saving": a save of this process
 # is in flight (its temporary folder exists, or its step folder is finished but has no manifest yet);
 # "saved": a save of this process has just been completed, manifest included.
@@ -28,7 +26,7 @@ KILLS = ((3, "saving"), (9, "saved"), (15, "saving"), (24, "saving"))
 
 def _start(workdir: pathlib.Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "lectarch", "train", "--workdir", str(workdir), "--config",
-                             "experiments/configs/mlp_digits.py", *(f"--config.{o}" for o in STEPS)],
+                             "experiments/configs/mlp_digits.py", *flags(STEPS)],
                             cwd=REPO, env=cli_env(8), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -86,7 +84,7 @@ def test_kill_9_during_and_after_saves_then_resume_equals_an_uninterrupted_run(t
         if moment == "saved":
             assert expected_resume is not None and checksums.verify(checkpoints / str(expected_resume)) is None
     # the last rerun: `lectarch train` in this process (a process of its own would only start JAX again)
-    code, _, err = run_cli("train", "--workdir", str(workdir), "--config", MLP, *(f"--config.{o}" for o in STEPS))
+    code, _, err = run_cli("train", "--workdir", str(workdir), "--config", MLP, *flags(STEPS))
     assert code == 0, err
     assert f"Resuming from step {expected_resume} " in err, err[-2000:]
     assert losses(workdir) == losses(reference)  # every logged loss, to the last digit

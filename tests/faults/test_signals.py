@@ -14,18 +14,13 @@ import pytest
 from lectarch.experiment import train
 from tests.faults.checkpoint_runs import losses, mlp
 from tests.faults.common import MLP, run_cli
-from tests.helpers import REPO, cli_env
+from tests.helpers import LEAN, REPO, cli_env, flags
 from tests.shared_runs import shared_folder
 
-# On one of the 8 devices the process sees: what a signal saves, and when, does not depend on the
-# device count, and 8 would only make each run slower.
-ONE_DEVICE = "num_devices=1"
-
-
 def _args(workdir: pathlib.Path, every: int, num_steps: int) -> list[str]:
-    return ["train", "--workdir", str(workdir), "--config", MLP, f"--config.num_steps={num_steps}",
-            "--config.log_every=1", "--config.eval_every=100000", f"--config.checkpoint_every={every}",
-            "--config.model.width=16", "--config.progress=false", "--config.pictures=false", f"--config.{ONE_DEVICE}"]
+    return ["train", "--workdir", str(workdir), "--config", MLP, *flags((
+        f"num_steps={num_steps}", "log_every=1", "eval_every=100000", f"checkpoint_every={every}", "model.width=16",
+        "progress=false", *LEAN))]
 
 
 def _start(workdir: pathlib.Path, every: int, num_steps: int) -> subprocess.Popen:
@@ -61,8 +56,8 @@ def test_a_signal_at_a_frequent_cadence_saves_and_exits_0(tmp_path, sig, every):
     code, _, err = run_cli(*_args(workdir, every, num_steps=saved + 3))
     assert code == 0 and f"Resuming from step {saved}" in err, err
     # the interrupted and resumed run is the uninterrupted one, every loss to the last digit
-    reference = train(mlp(f"num_steps={saved + 3}", "log_every=1", "eval_every=100000", f"checkpoint_every={every}",
-                          ONE_DEVICE), tmp_path / "reference")
+    reference = train(mlp(f"num_steps={saved + 3}", "log_every=1", "eval_every=100000", f"checkpoint_every={every}"),
+                      tmp_path / "reference")
     assert reference.status == "finished" and losses(workdir) == losses(tmp_path / "reference")
 
 

@@ -3,6 +3,7 @@
 from lectarch.cli import main
 from lectarch.experiment import load_config
 from lectarch.inspect.memory_table import VARIANTS, memory_rows
+from tests.helpers import flags
 
 CONFIG = "experiments/configs/mlp_digits.py"
 # activations dominate: 4096 rows x 128 units x 4 layers against 50k parameters
@@ -23,7 +24,7 @@ def test_accumulation_and_bfloat16_lower_the_peak_of_an_activation_bound_step(re
 
 def test_the_table_marks_what_fits_the_device_memory_given(repo_root, capsys):
     assert main(["inspect", "--config", f"{repo_root}/{CONFIG}", "--what", "memory", "--devices", "2",
-                 "--device-memory-gib", "0.01", *(f"--config.{o}" for o in BIG_BATCH)]) == 0
+                 "--device-memory-gib", "0.01", *flags(BIG_BATCH)]) == 0
     out = capsys.readouterr().out
     lines = {line.split("  ")[0].strip(): line for line in out.splitlines() if line[:1].isalpha()}
     assert lines["as configured"].endswith("NO") and lines["accumulate 8"].endswith("yes")

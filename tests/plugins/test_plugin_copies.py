@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from lectarch.cli import main
-from tests.helpers import REPO
+from tests.helpers import LEAN, REPO, flags
 
 CASES = {  # config -> (built-in model module, its model.name)
     "cnn_digits": ("cnn", "cnn"),
@@ -20,9 +20,8 @@ CASES = {  # config -> (built-in model module, its model.name)
 }
 # No pictures at train's eval: `visualize` draws the same pictures of the same checkpoint under the same
 # names (<name>_step2.png), so the pictures compared are visualize's either way; drawing them twice is slow.
-TINY = ["--config.num_steps=2", "--config.log_every=1", "--config.eval_every=2", "--config.checkpoint_every=2",
-        "--config.progress=false", "--config.pictures=false", "--config.batch_size=16", "--config.eval_batch_size=16",
-        "--config.num_devices=1"]
+TINY = flags(("num_steps=2", "log_every=1", "eval_every=2", "checkpoint_every=2", "progress=false", "batch_size=16",
+              "eval_batch_size=16", *LEAN))
 # A small TCN: 3 levels (dilations 1, 2, 4; receptive field 29 <= T) of 8 channels
 DATA = {"tcn_adding": ["--config.data.T=32", "--config.data.num_train=64", "--config.data.num_eval=16",
                        "--config.model.levels=3", "--config.model.channels=8"]}

@@ -16,13 +16,11 @@ from lectarch.cli import sweep as sweep_command
 from lectarch.config import ConfigError
 from lectarch.sweep.optuna_sweep import counted_trials, default_storage, make_storage, run_sweep
 from lectarch.train.metrics import read_metrics
-from tests.helpers import REPO
+from tests.helpers import LEAN, REPO, flags
 
 CONFIG = os.path.join(REPO, "experiments", "configs", "mlp_digits.py")
-# Tiny trials, on one device (in this process too: no test here is about the device count) and
-# without the MLP's pictures at each eval (nothing here reads a trial's pictures).
 TINY = ["num_steps=3", "batch_size=16", "eval_batch_size=360", "eval_every=3", "log_every=3",
-        "checkpoint_every=3", "model.width=8", "num_devices=1", "pictures=false"]
+        "checkpoint_every=3", "model.width=8", *LEAN]
 
 
 def _space(tmp_path, body: str):
@@ -194,7 +192,7 @@ def test_workers_sharing_one_storage_url_add_trials_to_one_study(tmp_path):
             return {"learning_rate": trial.suggest_float("learning_rate", 1e-3, 1e-1, log=True)}
     """)
     argv = ["sweep", "--config", CONFIG, "--space", str(space), "--storage", storage, "--study-name", "shared",
-            "--trials", "4", "--sampler", "random", *(f"--config.{o}" for o in TINY)]
+            "--trials", "4", "--sampler", "random", *flags(TINY)]
     # (this process's XLA flags, 8 devices of which the trials use one: the two share compiled programs)
     other = subprocess.Popen([sys.executable, "-m", "lectarch", *argv, "--workdir", str(tmp_path / "machine1")],
                              cwd=REPO, env=cli_env(8), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

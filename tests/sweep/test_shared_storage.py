@@ -17,7 +17,7 @@ import pytest
 
 from lectarch.sweep.optuna_sweep import counted_trials, make_storage
 from lectarch.sweep.results import failure_reason
-from tests.helpers import REPO, cli_env
+from tests.helpers import REPO, cli_env, flags
 from tests.sweep.postgres_server import postgres_server
 
 CONFIG = os.path.join(REPO, "experiments", "configs", "mlp_digits.py")
@@ -68,7 +68,7 @@ def _sweep_with_a_killed_worker(storage: str, tmp_path):
     workdir = tmp_path / "sweep"  # shared by the workers, as on a shared file system
     cmd = [sys.executable, "-m", "lectarch", "sweep", "--config", CONFIG, "--space", str(space), "--workdir",
            str(workdir), "--storage", storage, "--study-name", "shared", "--sampler", "grid",
-           *[f"--config.{o}" for o in TRIAL]]
+           *flags(TRIAL)]
 
     def start(env):
         return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -11,7 +11,7 @@ from lectarch.inspect.gradflow import layer_norms
 from lectarch.inspect.programs import grad
 from lectarch.train.metrics import read_metrics
 from lectarch.train.step import step_key
-from tests.helpers import config
+from tests.helpers import LEAN, config
 
 LSTM = ("adding_lstm", "data.T=12", "data.num_train=64", "data.num_eval=16", "model.hidden=8", "batch_size=16",
         "eval_batch_size=16", "progress=false", "pictures=false", "num_steps=1", "log_every=1", "eval_every=1",
@@ -48,7 +48,7 @@ def test_the_train_steps_do_not_depend_on_the_flow_key():
 def test_a_vanishing_gradient_across_the_network_is_warned_once(tmp_path, capsys):
     cfg = config("deep_mlp", "progress=false", "num_steps=2", "log_every=1", "eval_every=2", "checkpoint_every=2",
                  "log_grad_flow_every=1", "batch_size=16", "eval_batch_size=120", "model.activation=sigmoid",
-                 "model.depth=30", "pictures=false", "num_devices=1")  # (the warning does not depend on either)
+                 "model.depth=30", *LEAN)
     train(cfg, tmp_path)
     err = capsys.readouterr().err
     rows = read_metrics(tmp_path, "grad_flow")

@@ -4,14 +4,12 @@ import math
 from lectarch.experiment import train
 from lectarch.train.loop import summary
 from lectarch.train.metrics import read_metrics
-from tests.helpers import config
+from tests.helpers import LEAN, config
 
 
 def test_default_experiment_learns_and_writes_its_outputs(tmp_path):
-    # the README's `make run` as it runs on a machine with one device (a CPU): the tests' 8 devices
-    # would only make each of its 1500 steps slower; without the pictures at its evals, which nothing
-    # here reads (tests/viz and tests/cli/test_visualize.py check them)
-    cfg = config("mlp_digits", "progress=false", "num_devices=1", "pictures=false")
+    # the README's `make run` as it runs on a machine with one device (a CPU), without pictures
+    cfg = config("mlp_digits", "progress=false", *LEAN)
     result = train(cfg, tmp_path)
     assert result.status == "finished" and result.step == cfg.num_steps
     assert result.last_eval["accuracy"] >= 0.95, result.last_eval

@@ -7,10 +7,9 @@ import re
 from lectarch.experiment import train
 from lectarch.train.loop import summary
 from lectarch.train.progress import PlainProgress, format_eta, make_progress
-from tests.helpers import config, lectarch
+from tests.helpers import LEAN, config, flags, lectarch
 
-TINY = ["num_steps=6", "log_every=2", "eval_every=3", "checkpoint_every=3", "model.width=8", "pictures=false",
-        "num_devices=1"]  # (nothing here reads pictures or depends on the device count)
+TINY = ["num_steps=6", "log_every=2", "eval_every=3", "checkpoint_every=3", "model.width=8", *LEAN]
 
 
 class FakeClock:
@@ -56,7 +55,7 @@ def test_progress_is_a_bar_only_on_a_terminal():
 
 def test_cli_progress_in_a_log_file_is_one_plain_line_per_interval(tmp_path):
     r = lectarch("train", "--config", "experiments/configs/mlp_digits.py", "--workdir", str(tmp_path),
-                 *[f"--config.{o}" for o in TINY], "--config.progress_every_s=1e-9", devices=1)
+                 *flags(TINY), "--config.progress_every_s=1e-9", devices=1)
     assert r.returncode == 0, r.stderr
     assert "\r" not in r.stderr
     lines = re.findall(r"^step (\d+)/6(  loss [\d.]+)?  [\d.]+ steps/s", r.stderr, re.M)

@@ -16,17 +16,15 @@ from lectarch.config import ConfigError
 from lectarch.experiment import train
 from lectarch.train.metrics import read_metrics
 from tests.faults.common import MLP, run_cli
-from tests.helpers import REPO, cli_env, config
+from tests.helpers import LEAN, REPO, cli_env, config, flags
 from tests.shared_runs import shared_folder
 
-# No pictures (nothing here reads them), on one of the 8 devices the process sees (what is saved
-# and when does not depend on the device count, and 8 would only make each run slower).
 OVERRIDES = ("num_steps=60", "log_every=2", "eval_every=30", "checkpoint_every=10", "model.width=16",
-             "progress=false", "pictures=false", "num_devices=1")
+             "progress=false", *LEAN)
 
 
 def _argv(workdir: pathlib.Path) -> list[str]:
-    return ["train", "--workdir", str(workdir), "--config", MLP, *(f"--config.{o}" for o in OVERRIDES)]
+    return ["train", "--workdir", str(workdir), "--config", MLP, *flags(OVERRIDES)]
 
 
 def _start(workdir: pathlib.Path) -> subprocess.Popen:
